@@ -1,0 +1,106 @@
+"""PersonLab on the embedded synthetic people: a small model that trains on
+a 2-core CPU in minutes.
+
+The data (COCO format, 17 keypoints, polygon and RLE masks, overlapping
+people, crowds and keypoint-less people) is generated on first use under
+``data/personlab_synthetic/`` (relative to the working directory) by
+``PersonLabSyntheticDataset``; nothing is downloaded.
+
+Differences from the paper setup (``r101_coco.py``), all for speed on a CPU:
+a half-width ResNet-18 trained from scratch (so batch norm trains), 257x257
+crops, Adam instead of SGD, 600 iterations at batch 8, no Polyak averaging.
+The PersonLab parts (targets, head, refinement, losses and their weights)
+are the paper's.
+
+    mim train personlab_mm r18_synthetic.py
+"""
+_base_ = ['mmpose::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['personlab_mm'], allow_failed_imports=False)
+
+input_size = (257, 257)
+codec = dict(
+    type='PersonLabCodec', input_size=input_size, output_stride=16,
+    radius=32.)
+
+train_cfg = dict(
+    _delete_=True, type='IterBasedTrainLoop', max_iters=600, val_interval=600)
+val_cfg = None
+test_cfg = None
+val_dataloader = None
+val_evaluator = None
+test_dataloader = None
+test_evaluator = None
+
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
+    dict(type='MultiStepLR', milestones=[450], gamma=0.1, by_epoch=False),
+]
+auto_scale_lr = dict(base_batch_size=8)
+
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=2))
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    # checkpoints loadable with torch.load(weights_only=True)
+    dict(type='SafeCheckpointHook'),
+]
+log_processor = dict(by_epoch=False, window_size=20)
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)
+
+model = dict(
+    type='BottomupPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        stem_channels=32,
+        base_channels=32,
+        strides=(1, 2, 2, 1),
+        dilations=(1, 1, 1, 2),
+        out_indices=(2, 3)),
+    head=dict(
+        type='PersonLabHead',
+        in_channels=256,
+        intermediate_in_channels=128,
+        intermediate_feat_index=0,
+        feat_index=1,
+        decoder=codec),
+)
+
+dataset_type = 'PersonLabSyntheticDataset'
+data_root = 'data/personlab_synthetic/'
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='BottomupRandomAffine',
+        input_size=input_size,
+        shift_factor=0.2,
+        scale_factor=(0.75, 1.5),
+        scale_type='long',
+        rotate_factor=0.,
+        distribution='uniform'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='GeneratePersonLabTargets', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        split='train',
+        data_root=data_root,
+        data_mode='bottomup',
+        pipeline=train_pipeline))

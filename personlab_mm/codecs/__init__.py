@@ -1,0 +1,3 @@
+from .personlab import PersonLabCodec
+
+__all__ = ['PersonLabCodec']

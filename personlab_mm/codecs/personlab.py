@@ -1,0 +1,333 @@
+"""PersonLab label codec: dense training targets (encode) and people (decode)."""
+import math
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from mmpose.codecs.base import BaseKeypointCodec
+from mmpose.registry import KEYPOINT_CODECS
+
+from ..structures import (COCO_FLIP_INDICES, COCO_SIGMAS, COCO_TREE_EDGES,
+                          directed_edges, edge_arrays, flip_edge_indices,
+                          validate_tree)
+
+
+@KEYPOINT_CODECS.register_module()
+class PersonLabCodec(BaseKeypointCodec):
+    r"""Encode people into PersonLab's dense targets and decode them back.
+
+    See `PersonLab (ECCV 2018)`_, Sec. 3.1-3.2. All maps live on the network
+    output grid: grid cell ``(i, j)`` sits at input pixel ``(x, y) =
+    (j * s, i * s)`` for output stride ``s`` (strided convolutions with
+    ``padding = kernel // 2`` keep this corner alignment, so an input of
+    ``w`` pixels gives ``ceil(w / s)`` cells; ``801 = 16 * 50 + 1`` puts the
+    last cell exactly on the last pixel). Every offset is a displacement in
+    **input pixels**.
+
+    Note:
+
+        - instance number: N
+        - keypoint number: K
+        - directed edge number: E (``2 * len(tree_edges)``, 32 for COCO)
+        - input size: [w, h]
+        - output grid size: [W, H] = [ceil(w / s), ceil(h / s)]
+
+    Symbols (paper notation):
+
+        - :math:`p_k(x)`: keypoint heatmap, 1 inside the disk
+          :math:`\mathcal{D}_R(y_{j,k})` of radius ``radius`` around
+          keypoint ``k`` of any person ``j``
+        - :math:`S_k(x) = y_{j,k} - x`: short-range offset to keypoint ``k``
+          of the closest person, defined inside the disks
+        - :math:`M_{k,l}(x) = y_{j,l} - x`: mid-range offset, defined inside
+          the disk of keypoint ``k`` of person ``j`` (the closest one) when
+          both ``k`` and ``l`` of ``j`` are labelled
+        - :math:`L_k(x) = y_{j,k} - x`: long-range offset, defined at pixels
+          inside exactly one person's mask ``j`` when ``k`` of ``j`` is
+          labelled
+        - :math:`p_S(x)`: person segmentation
+
+    Encoded:
+
+        - heatmaps (np.ndarray): (K, H, W) binary disks
+        - heatmap_weights (np.ndarray): (1, H, W), 0 in crowd regions and on
+          people with fewer than ``min_keypoints`` labelled keypoints
+        - short_offsets (np.ndarray): (2K, H, W), channels ``(x_k, y_k)``
+          interleaved per keypoint
+        - short_weights (np.ndarray): (K, H, W), 1 inside the disks
+        - mid_offsets (np.ndarray): (2E, H, W), ``(x_e, y_e)`` per directed
+          edge ``e`` in :attr:`edges` order
+        - mid_weights (np.ndarray): (E, H, W)
+        - long_offsets (np.ndarray): (2K, H, W)
+        - long_weights (np.ndarray): (K, H, W)
+        - segmentation (np.ndarray): (1, H, W) union of person masks
+        - segmentation_weights (np.ndarray): (1, H, W), 0 in crowd regions
+
+    Args:
+        input_size (Tuple[int, int]): Network input size ``(w, h)`` in
+            pixels. Defaults to ``(801, 801)``.
+        output_stride (int): Stride ``s`` of the output grid. Defaults to 16.
+        radius (float): Disk radius ``R`` in input pixels. Defaults to 32.
+        num_keypoints (int): K. Defaults to 17.
+        tree_edges (Sequence[Tuple[int, int]]): Undirected kinematic tree
+            edges; both directions are used. Defaults to the COCO tree.
+        flip_indices (Sequence[int]): Left/right mirror of each keypoint.
+            Defaults to COCO's.
+        sigmas (Sequence[float]): OKS constants :math:`\kappa_k` used by
+            Expected-OKS scoring. Defaults to COCO's.
+        min_keypoints (int): People with fewer labelled keypoints are not
+            trained on and their masks are excluded from the heatmap loss
+            (COCO's small unannotated people). Defaults to 1.
+
+    .. _`PersonLab (ECCV 2018)`: https://arxiv.org/abs/1803.08225
+    """
+
+    auxiliary_encode_keys = {'person_masks', 'crowd_mask'}
+
+    field_mapping_table = dict(
+        heatmaps='heatmaps',
+        heatmap_weights='heatmap_weights',
+        short_offsets='short_offsets',
+        short_weights='short_weights',
+        mid_offsets='mid_offsets',
+        mid_weights='mid_weights',
+        long_offsets='long_offsets',
+        long_weights='long_weights',
+        segmentation='segmentation',
+        segmentation_weights='segmentation_weights',
+    )
+
+    def __init__(self,
+                 input_size: Tuple[int, int] = (801, 801),
+                 output_stride: int = 16,
+                 radius: float = 32.,
+                 num_keypoints: int = 17,
+                 tree_edges: Sequence[Tuple[int, int]] = COCO_TREE_EDGES,
+                 flip_indices: Sequence[int] = COCO_FLIP_INDICES,
+                 sigmas: Sequence[float] = COCO_SIGMAS,
+                 min_keypoints: int = 1) -> None:
+        super().__init__()
+        if output_stride < 1 or int(output_stride) != output_stride:
+            raise ValueError(
+                f'output_stride must be a positive integer, got {output_stride}')
+        if radius <= 0:
+            raise ValueError(f'radius must be positive, got {radius}')
+        if len(flip_indices) != num_keypoints or len(sigmas) != num_keypoints:
+            raise ValueError(
+                f'flip_indices ({len(flip_indices)}) and sigmas '
+                f'({len(sigmas)}) must have num_keypoints={num_keypoints} '
+                'entries')
+        validate_tree(tree_edges, num_keypoints)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.output_stride = int(output_stride)
+        self.radius = float(radius)
+        self.num_keypoints = int(num_keypoints)
+        self.tree_edges = tuple(tuple(int(i) for i in e) for e in tree_edges)
+        self.edges = directed_edges(self.tree_edges)
+        self.edge_sources, self.edge_targets = edge_arrays(self.edges)
+        self.flip_indices = tuple(int(i) for i in flip_indices)
+        self.flip_edge_indices = flip_edge_indices(self.edges,
+                                                   self.flip_indices)
+        self.sigmas = tuple(float(s) for s in sigmas)
+        self.min_keypoints = int(min_keypoints)
+        # incidence[k, e] is True when directed edge e starts at keypoint k
+        self._incidence = np.zeros((self.num_keypoints, len(self.edges)),
+                                   dtype=bool)
+        self._incidence[self.edge_sources, np.arange(len(self.edges))] = True
+
+    # ------------------------------------------------------------------ grid
+    @property
+    def num_edges(self) -> int:
+        """Number of directed edges E."""
+        return len(self.edges)
+
+    def grid_size(self, input_size: Optional[Tuple[int, int]] = None
+                  ) -> Tuple[int, int]:
+        """Output grid ``(W, H)`` for an input ``(w, h)`` (default: ours)."""
+        w, h = input_size if input_size is not None else self.input_size
+        s = self.output_stride
+        return int(math.ceil(w / s)), int(math.ceil(h / s))
+
+    @property
+    def heatmap_size(self) -> Tuple[int, int]:
+        """Output grid ``(W, H)`` of :attr:`input_size`."""
+        return self.grid_size()
+
+    # ---------------------------------------------------------------- encode
+    def encode(self,
+               keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None,
+               person_masks: Optional[np.ndarray] = None,
+               crowd_mask: Optional[np.ndarray] = None) -> Dict[str,
+                                                                np.ndarray]:
+        """Build every PersonLab target for one image.
+
+        Args:
+            keypoints (np.ndarray): (N, K, 2) keypoints of the non-crowd
+                people, in input pixels.
+            keypoints_visible (np.ndarray, optional): (N, K); a keypoint is
+                labelled where it is > 0. Defaults to all labelled.
+            person_masks (np.ndarray, optional): (N, H, W) bool masks of the
+                same people on the output grid. Defaults to no masks.
+            crowd_mask (np.ndarray, optional): (H, W) bool union of crowd
+                regions on the output grid. Defaults to no crowd.
+
+        Returns:
+            dict: the arrays listed under ``Encoded`` in the class docstring.
+        """
+        W, H = self.heatmap_size
+        K, E = self.num_keypoints, self.num_edges
+        keypoints = np.asarray(keypoints, dtype=np.float32)
+        if keypoints.size == 0:
+            keypoints = keypoints.reshape(0, K, 2)
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (K, 2):
+            raise ValueError(f'keypoints must have shape (N, {K}, 2), got '
+                             f'{keypoints.shape}')
+        N = keypoints.shape[0]
+        if keypoints_visible is None:
+            keypoints_visible = np.ones((N, K), dtype=np.float32)
+        keypoints_visible = np.asarray(keypoints_visible).reshape(N, K)
+        if person_masks is None:
+            person_masks = np.zeros((N, H, W), dtype=bool)
+        person_masks = np.asarray(person_masks, dtype=bool)
+        if person_masks.shape != (N, H, W):
+            raise ValueError(f'person_masks must have shape {(N, H, W)} (one '
+                             f'mask per person on the {W}x{H} output grid), '
+                             f'got {person_masks.shape}')
+        if crowd_mask is None:
+            crowd_mask = np.zeros((H, W), dtype=bool)
+        crowd_mask = np.asarray(crowd_mask, dtype=bool)
+        if crowd_mask.shape != (H, W):
+            raise ValueError(f'crowd_mask must have shape {(H, W)}, got '
+                             f'{crowd_mask.shape}')
+
+        labelled = (keypoints_visible > 0) & np.isfinite(keypoints).all(-1)
+        trained = labelled.sum(axis=1) >= self.min_keypoints  # (N,)
+        labelled &= trained[:, None]
+
+        encoded = dict()
+        encoded.update(self._encode_disks(keypoints, labelled))
+        untrained_area = person_masks[~trained].any(axis=0) if N else \
+            np.zeros((H, W), dtype=bool)
+        encoded['heatmap_weights'] = (~(crowd_mask | untrained_area)).astype(
+            np.float32)[None]
+        encoded.update(
+            self._encode_long_range(keypoints, labelled, person_masks,
+                                    crowd_mask))
+        encoded['segmentation'] = person_masks.any(axis=0).astype(
+            np.float32)[None] if N else np.zeros((1, H, W), np.float32)
+        encoded['segmentation_weights'] = (~crowd_mask).astype(
+            np.float32)[None]
+        assert encoded['mid_offsets'].shape == (2 * E, H, W)
+        return encoded
+
+    def grid_points(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Input-pixel coordinates of the output grid cells.
+
+        Returns:
+            tuple: ``xs`` (W,) and ``ys`` (H,) in input pixels.
+        """
+        W, H = self.heatmap_size
+        s = self.output_stride
+        return (np.arange(W, dtype=np.float32) * s,
+                np.arange(H, dtype=np.float32) * s)
+
+    def _disk_cells(self, keypoints: np.ndarray, labelled: np.ndarray
+                    ) -> Tuple[np.ndarray, ...]:
+        """Grid cells inside the keypoint disks, each owned by the closest
+        person.
+
+        Args:
+            keypoints (np.ndarray): (N, K, 2) in input pixels.
+            labelled (np.ndarray): (N, K) bool.
+
+        Returns:
+            tuple: ``(k, iy, ix, person)`` int arrays of length Q, one entry
+            per (keypoint type, cell) covered by at least one disk.
+        """
+        W, H = self.heatmap_size
+        s, r = self.output_stride, self.radius
+        person, kpt = np.nonzero(labelled)
+        centers = keypoints[person, kpt]  # (P, 2) input px
+        half = int(math.ceil(r / s)) + 1
+        steps = np.arange(-half, half + 1)
+        base = np.round(centers / s).astype(np.int64)  # (P, 2) grid cells
+        ix = np.broadcast_to(base[:, None, None, 0] + steps[None, None, :],
+                             (len(person), steps.size, steps.size))
+        iy = np.broadcast_to(base[:, None, None, 1] + steps[None, :, None],
+                             ix.shape)
+        dx = ix * s - centers[:, None, None, 0]
+        dy = iy * s - centers[:, None, None, 1]
+        dist2 = dx * dx + dy * dy
+        inside = (dist2 <= r * r) & (ix >= 0) & (ix < W) & (iy >= 0) & (
+            iy < H)
+        pair = np.broadcast_to(
+            np.arange(len(person))[:, None, None], ix.shape)[inside]
+        ix, iy, dist2 = ix[inside], iy[inside], dist2[inside]
+        k = kpt[pair]
+        # Keep, per (k, cell), the entry of the closest person.
+        cell = (k * H + iy) * W + ix
+        order = np.lexsort((dist2, cell))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = cell[order][1:] != cell[order][:-1]
+        keep = order[first]
+        return k[keep], iy[keep], ix[keep], person[pair[keep]]
+
+    def _encode_disks(self, keypoints: np.ndarray,
+                      labelled: np.ndarray) -> Dict[str, np.ndarray]:
+        """Heatmaps, short-range and mid-range targets from the disks."""
+        W, H = self.heatmap_size
+        K, E, s = self.num_keypoints, self.num_edges, self.output_stride
+        heatmaps = np.zeros((K, H, W), dtype=np.float32)
+        short = np.zeros((K, 2, H, W), dtype=np.float32)
+        mid = np.zeros((E, 2, H, W), dtype=np.float32)
+        mid_w = np.zeros((E, H, W), dtype=np.float32)
+
+        k, iy, ix, person = self._disk_cells(keypoints, labelled)
+        cell_xy = np.stack([ix * s, iy * s], axis=-1).astype(np.float32)
+        heatmaps[k, iy, ix] = 1.
+        short_vec = keypoints[person, k] - cell_xy  # (Q, 2)
+        short[k, 0, iy, ix] = short_vec[:, 0]
+        short[k, 1, iy, ix] = short_vec[:, 1]
+
+        # every directed edge leaving keypoint k, for every disk cell of k
+        q, e = np.nonzero(self._incidence[k])
+        target = self.edge_targets[e]
+        ok = labelled[person[q], target]
+        q, e, target = q[ok], e[ok], target[ok]
+        mid_vec = keypoints[person[q], target] - cell_xy[q]
+        mid[e, 0, iy[q], ix[q]] = mid_vec[:, 0]
+        mid[e, 1, iy[q], ix[q]] = mid_vec[:, 1]
+        mid_w[e, iy[q], ix[q]] = 1.
+
+        return dict(
+            heatmaps=heatmaps,
+            short_offsets=short.reshape(2 * K, H, W),
+            short_weights=heatmaps.copy(),
+            mid_offsets=mid.reshape(2 * E, H, W),
+            mid_weights=mid_w)
+
+    def _encode_long_range(self, keypoints: np.ndarray, labelled: np.ndarray,
+                           person_masks: np.ndarray, crowd_mask: np.ndarray
+                           ) -> Dict[str, np.ndarray]:
+        """Long-range targets at cells covered by exactly one person."""
+        W, H = self.heatmap_size
+        K = self.num_keypoints
+        long = np.zeros((K, 2, H, W), dtype=np.float32)
+        long_w = np.zeros((K, H, W), dtype=np.float32)
+        if person_masks.shape[0]:
+            single = (person_masks.sum(axis=0) == 1) & ~crowd_mask
+            iy, ix = np.nonzero(single)
+            owner = person_masks[:, iy, ix].argmax(axis=0)  # (Q,)
+            xs, ys = self.grid_points()
+            cell_xy = np.stack([xs[ix], ys[iy]], axis=-1)  # (Q, 2)
+            vec = keypoints[owner] - cell_xy[:, None, :]  # (Q, K, 2)
+            ok = labelled[owner]  # (Q, K)
+            vec = np.where(ok[..., None], vec, 0.).transpose(1, 2, 0)
+            long[:, :, iy, ix] = vec
+            long_w[:, iy, ix] = ok.T
+        return dict(
+            long_offsets=long.reshape(2 * K, H, W), long_weights=long_w)
+
+    # ---------------------------------------------------------------- decode
+    def decode(self, encoded):
+        raise NotImplementedError

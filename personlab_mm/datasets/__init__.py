@@ -1,0 +1,4 @@
+from .datasets import PersonLabSyntheticDataset
+from .transforms import GeneratePersonLabTargets
+
+__all__ = ['PersonLabSyntheticDataset', 'GeneratePersonLabTargets']

@@ -1,0 +1,3 @@
+from .synthetic_dataset import PersonLabSyntheticDataset
+
+__all__ = ['PersonLabSyntheticDataset']

@@ -1,0 +1,394 @@
+"""A deterministic synthetic multi-person dataset in COCO keypoint format.
+
+Each image shows several articulated stick people (torso, head, limbs drawn
+as thick segments) that overlap and occlude each other on a cluttered
+background, plus, at random, a crowd region of tiny people annotated with
+``iscrowd=1`` and small people annotated with a mask but no keypoints, as in
+COCO. Segmentations are the *visible* part of each person and are stored as
+polygons, compressed RLE or uncompressed RLE in turn, so every mask path is
+exercised. The same ``(split, num_images, seed)`` always gives byte-identical
+files; nothing is downloaded.
+
+Layout written under ``root``::
+
+    annotations/person_keypoints_{split}.json
+    images/{split}/{image_id:06d}.jpg
+
+Command line: ``tools/dataset_converters/generate_synthetic.py``.
+"""
+import argparse
+import fcntl
+import json
+import math
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_utils
+
+#: Bump when the generator's output changes, so stale caches are not reused.
+GENERATOR_VERSION = 1
+
+#: Default number of images per split.
+DEFAULT_SIZES = dict(train=256, val=32)
+
+_SPLIT_SEEDS = dict(train=1000, val=2000, test=3000)
+
+COCO_KEYPOINT_NAMES = (
+    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
+    'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+    'right_knee', 'left_ankle', 'right_ankle')
+COCO_SKELETON_1BASED = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13],
+                        [6, 12], [7, 13], [6, 7], [6, 8], [7, 9], [8, 10],
+                        [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5],
+                        [4, 6], [5, 7]]
+
+# Limbs drawn for a person: (from, to, thickness as a fraction of height).
+_LIMBS = ((5, 7, .055), (7, 9, .045), (6, 8, .055), (8, 10, .045),
+          (11, 13, .075), (13, 15, .06), (12, 14, .075), (14, 16, .06))
+
+
+def _person_keypoints(rng: np.random.RandomState, height: float,
+                      center: Tuple[float, float]) -> np.ndarray:
+    """Random articulated front-facing pose.
+
+    Args:
+        rng: Random state.
+        height (float): Person height in pixels (head top to ankles).
+        center (tuple): Pelvis position ``(x, y)`` in pixels.
+
+    Returns:
+        np.ndarray: (17, 2) keypoints in COCO order. The person faces the
+        camera, so their left side is on the image's right (+x).
+    """
+    h = height
+    kp = np.zeros((17, 2))
+    pelvis = np.array(center, dtype=np.float64)
+    lean = rng.uniform(-0.15, 0.15)  # torso lean (radians)
+    up = np.array([math.sin(lean), -math.cos(lean)])
+    side = np.array([math.cos(lean), math.sin(lean)])  # towards person-left
+    neck = pelvis + up * 0.30 * h
+    kp[11] = pelvis + side * 0.085 * h
+    kp[12] = pelvis - side * 0.085 * h
+    kp[5] = neck + side * 0.12 * h + up * 0.0
+    kp[6] = neck - side * 0.12 * h
+    head = neck + up * 0.11 * h + side * rng.uniform(-0.02, 0.02) * h
+    kp[0] = head
+    kp[1] = head + side * 0.025 * h + up * 0.025 * h
+    kp[2] = head - side * 0.025 * h + up * 0.025 * h
+    kp[3] = head + side * 0.05 * h + up * 0.01 * h
+    kp[4] = head - side * 0.05 * h + up * 0.01 * h
+
+    def limb(start: np.ndarray, angle: float, length: float) -> np.ndarray:
+        # angle measured from "down" (-up), positive towards person-left
+        direction = -up * math.cos(angle) + side * math.sin(angle)
+        return start + direction * length
+
+    for shoulder, elbow, wrist, sign in ((5, 7, 9, 1.), (6, 8, 10, -1.)):
+        a1 = sign * rng.uniform(0.1, 2.2)
+        a2 = a1 + sign * rng.uniform(-0.3, 1.6)
+        kp[elbow] = limb(kp[shoulder], a1, 0.17 * h)
+        kp[wrist] = limb(kp[elbow], a2, 0.15 * h)
+    for hip, knee, ankle, sign in ((11, 13, 15, 1.), (12, 14, 16, -1.)):
+        a1 = sign * rng.uniform(-0.15, 0.6)
+        a2 = a1 + rng.uniform(-0.5, 0.3) * sign
+        kp[knee] = limb(kp[hip], a1, 0.24 * h)
+        kp[ankle] = limb(kp[knee], a2, 0.24 * h)
+    return kp
+
+
+def _shade(color: np.ndarray, amount: float) -> Tuple[int, ...]:
+    """Blend towards white (amount > 0) or black (amount < 0)."""
+    target = 255. if amount > 0 else 0.
+    out = color + (target - color) * abs(amount)
+    return tuple(int(c) for c in np.clip(out, 0, 255))
+
+
+def _draw_person(img: np.ndarray, kp: np.ndarray, height: float,
+                 color: np.ndarray) -> np.ndarray:
+    """Draw one person and return the mask of the pixels it painted."""
+    h_img, w_img = img.shape[:2]
+    mask = np.zeros((h_img, w_img), dtype=np.uint8)
+    pts = np.round(kp).astype(np.int32)
+
+    def paint(fn, col):
+        fn(img, col)
+        fn(mask, 1)
+
+    torso = pts[[5, 6, 12, 11]]
+    paint(lambda im, c: cv2.fillConvexPoly(im, torso, c, cv2.LINE_AA
+                                           if im.ndim == 3 else 8),
+          _shade(color, 0.))
+    for a, b, frac in _LIMBS:
+        # person-left limbs lighter, person-right limbs darker
+        col = _shade(color, 0.45 if a % 2 == 1 else -0.45)
+        thick = max(2, int(round(frac * height)))
+        paint(lambda im, c: cv2.line(im, tuple(pts[a]), tuple(pts[b]), c,
+                                     thick), col)
+    radius = max(2, int(round(0.075 * height)))
+    paint(lambda im, c: cv2.circle(im, tuple(pts[0]), radius, c, -1),
+          (110, 160, 215))
+    # facial features: dark eyes, red nose, ears as small dots
+    dot = max(1, int(round(0.012 * height)))
+    for i, col in ((1, (30, 30, 30)), (2, (30, 30, 30)), (0, (40, 40, 200)),
+                   (3, (80, 120, 170)), (4, (80, 120, 170))):
+        cv2.circle(img, tuple(pts[i]), dot, col, -1)
+        cv2.circle(mask, tuple(pts[i]), dot, 1, -1)
+    return mask.astype(bool)
+
+
+def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
+    """Smooth gradient with random clutter and noise."""
+    c0, c1 = rng.uniform(40, 215, size=(2, 3))
+    t = np.linspace(0., 1., w)[None, :, None]
+    img = (c0 * (1 - t) + c1 * t) * np.ones((h, 1, 1))
+    img = img.astype(np.uint8)
+    for _ in range(rng.randint(3, 9)):
+        col = tuple(int(c) for c in rng.uniform(0, 255, size=3))
+        x0, y0 = rng.randint(0, w), rng.randint(0, h)
+        if rng.rand() < 0.5:
+            cv2.rectangle(img, (x0, y0), (x0 + rng.randint(8, w // 3),
+                                          y0 + rng.randint(8, h // 3)), col,
+                          -1)
+        else:
+            cv2.ellipse(img, (x0, y0),
+                        (rng.randint(5, w // 6), rng.randint(5, h // 6)),
+                        rng.uniform(0, 180), 0, 360, col, -1)
+    noise = rng.normal(0, 6, size=img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def _encode_segmentation(mask: np.ndarray, style: str):
+    """Visible mask as COCO polygons, compressed RLE or uncompressed RLE."""
+    if style == 'polygon':
+        contours, _ = cv2.findContours(
+            mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        polys = [c.reshape(-1).astype(float).tolist() for c in contours
+                 if len(c) >= 3]
+        if polys:
+            return polys
+        style = 'rle'  # too thin for a polygon: fall back to RLE
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    if style == 'rle':
+        return dict(size=list(rle['size']), counts=rle['counts'].decode())
+    # uncompressed: run lengths in column-major order
+    flat = mask.astype(np.uint8).reshape(-1, order='F')
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    if flat[0] == 1:
+        counts = [0] + counts
+    return dict(size=[int(mask.shape[0]), int(mask.shape[1])], counts=counts)
+
+
+def _bbox_of(mask: np.ndarray) -> List[float]:
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return [0., 0., 0., 0.]
+    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
+            float(ys.max() - ys.min() + 1)]
+
+
+def _make_image(rng: np.random.RandomState, image_id: int,
+                ann_id_start: int) -> Tuple[np.ndarray, List[dict]]:
+    """One image and its annotations."""
+    w = int(rng.choice([256, 288, 320]))
+    h = int(rng.choice([256, 288, 320]))
+    img = _background(rng, h, w)
+    # people: (kind, keypoints, height); drawn back to front
+    people = []
+    for _ in range(rng.randint(1, 5)):
+        height = rng.uniform(0.45, 0.85) * min(h, w) * 1.2
+        cx = rng.uniform(0.15, 0.85) * w
+        cy = rng.uniform(0.45, 0.75) * h
+        people.append(('person', _person_keypoints(rng, height, (cx, cy)),
+                       height))
+    if rng.rand() < 0.4:  # small people with a mask but no keypoints
+        for _ in range(rng.randint(1, 3)):
+            height = rng.uniform(22, 40)
+            center = (rng.uniform(0.05, 0.95) * w, rng.uniform(0.2, 0.9) * h)
+            people.append(('small', _person_keypoints(rng, height, center),
+                           height))
+    crowd = []
+    if rng.rand() < 0.3:  # a crowd of tiny people
+        cx, cy = rng.uniform(0.15, 0.85) * w, rng.uniform(0.2, 0.6) * h
+        for _ in range(rng.randint(4, 9)):
+            height = rng.uniform(16, 28)
+            center = (cx + rng.uniform(-30, 30), cy + rng.uniform(-12, 12))
+            crowd.append(_person_keypoints(rng, height, center))
+    order = rng.permutation(len(people))
+    people = [people[i] for i in order]
+
+    crowd_mask = np.zeros((h, w), dtype=bool)
+    for kp in crowd:
+        color = rng.uniform(30, 225, size=3)
+        crowd_mask |= _draw_person(img, kp, 22., color)
+    masks = []
+    for kind, kp, height in people:
+        color = rng.uniform(30, 225, size=3)
+        m = _draw_person(img, kp, height, color)
+        for prev in masks:
+            prev &= ~m  # later people occlude earlier ones
+        crowd_mask &= ~m
+        masks.append(m)
+
+    anns = []
+    ann_id = ann_id_start
+    styles = ('polygon', 'rle', 'polygon', 'uncompressed')
+    for idx, ((kind, kp, height), mask) in enumerate(zip(people, masks)):
+        area = float(mask.sum())
+        if area < 4:
+            continue
+        kpts = np.zeros((17, 3))
+        if kind == 'person':
+            inside = (kp[:, 0] >= 0) & (kp[:, 0] <= w - 1) & (
+                kp[:, 1] >= 0) & (kp[:, 1] <= h - 1)
+            ix = np.clip(np.round(kp[:, 0]).astype(int), 0, w - 1)
+            iy = np.clip(np.round(kp[:, 1]).astype(int), 0, h - 1)
+            occluded = ~mask[iy, ix]
+            vis = np.where(occluded, 1, 2)
+            vis[~inside] = 0
+            vis[rng.rand(17) < 0.03] = 0  # a few unlabelled keypoints
+            kpts[:, :2] = np.where(vis[:, None] > 0, np.round(kp, 2), 0)
+            kpts[:, 2] = vis
+        anns.append(
+            dict(
+                id=ann_id,
+                image_id=image_id,
+                category_id=1,
+                iscrowd=0,
+                area=area,
+                bbox=_bbox_of(mask),
+                num_keypoints=int((kpts[:, 2] > 0).sum()),
+                keypoints=kpts.reshape(-1).tolist(),
+                segmentation=_encode_segmentation(
+                    mask, styles[(image_id + idx) % len(styles)])))
+        ann_id += 1
+    if crowd_mask.sum() >= 4:
+        anns.append(
+            dict(
+                id=ann_id,
+                image_id=image_id,
+                category_id=1,
+                iscrowd=1,
+                area=float(crowd_mask.sum()),
+                bbox=_bbox_of(crowd_mask),
+                num_keypoints=0,
+                keypoints=[0] * 51,
+                segmentation=_encode_segmentation(crowd_mask, 'rle')))
+    return img, anns
+
+
+def generate_split(root: str, split: str, num_images: int,
+                   seed: Optional[int] = None) -> str:
+    """Write one split under ``root`` (overwriting it) and return its json.
+
+    Args:
+        root (str): Dataset root directory.
+        split (str): Split name, used in file names.
+        num_images (int): Number of images.
+        seed (int, optional): Base seed; defaults to a fixed per-split seed.
+
+    Returns:
+        str: Path of the annotation file.
+    """
+    if num_images < 1:
+        raise ValueError(f'num_images must be >= 1, got {num_images}')
+    base_seed = _SPLIT_SEEDS.get(split, 4000) if seed is None else seed
+    img_dir = osp.join(root, 'images', split)
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    images, annotations = [], []
+    for i in range(num_images):
+        image_id = i + 1
+        rng = np.random.RandomState(base_seed * 100003 + i)
+        img, anns = _make_image(rng, image_id, ann_id_start=image_id * 100)
+        file_name = f'{image_id:06d}.jpg'
+        cv2.imwrite(osp.join(img_dir, file_name), img,
+                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        images.append(
+            dict(id=image_id, file_name=file_name, height=img.shape[0],
+                 width=img.shape[1]))
+        annotations.extend(anns)
+    coco = dict(
+        info=dict(
+            description='personlab_mm synthetic people',
+            version=f'{GENERATOR_VERSION}',
+            split=split),
+        licenses=[],
+        images=images,
+        annotations=annotations,
+        categories=[
+            dict(
+                id=1,
+                name='person',
+                supercategory='person',
+                keypoints=list(COCO_KEYPOINT_NAMES),
+                skeleton=COCO_SKELETON_1BASED)
+        ])
+    ann_file = osp.join(root, 'annotations', f'person_keypoints_{split}.json')
+    with open(ann_file, 'w') as f:
+        json.dump(coco, f)
+    return ann_file
+
+
+def _stamp(split: str, num_images: int, seed: Optional[int]) -> Dict:
+    return dict(version=GENERATOR_VERSION, split=split, num_images=num_images,
+                seed=seed)
+
+
+def ensure_split(root: str, split: str, num_images: Optional[int] = None,
+                 seed: Optional[int] = None) -> str:
+    """Generate a split under ``root`` unless an identical one is there.
+
+    Safe when several processes (distributed ranks, parallel tests) call it
+    at once: they serialise on a lock file, and a split is written to a
+    temporary directory and moved into place before its stamp is written.
+
+    Returns:
+        str: Path of the split's annotation file.
+    """
+    num_images = DEFAULT_SIZES.get(split, 32) if num_images is None else \
+        int(num_images)
+    stamp_file = osp.join(root, f'.{split}.stamp.json')
+    ann_file = osp.join(root, 'annotations', f'person_keypoints_{split}.json')
+    want = _stamp(split, num_images, seed)
+    os.makedirs(root, exist_ok=True)
+    with open(osp.join(root, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if osp.exists(stamp_file) and osp.exists(ann_file):
+            with open(stamp_file) as f:
+                if json.load(f) == want:
+                    return ann_file
+        if osp.exists(stamp_file):
+            os.remove(stamp_file)
+        tmp = tempfile.mkdtemp(prefix=f'.{split}.', dir=root)
+        try:
+            generate_split(tmp, split, num_images, seed)
+            final_imgs = osp.join(root, 'images', split)
+            os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+            shutil.rmtree(final_imgs, ignore_errors=True)
+            os.renames(osp.join(tmp, 'images', split), final_imgs)
+            os.replace(
+                osp.join(tmp, 'annotations',
+                         f'person_keypoints_{split}.json'), ann_file)
+            with open(stamp_file, 'w') as f:
+                json.dump(want, f)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return ann_file
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--root', default='data/personlab_synthetic')
+    parser.add_argument('--splits', nargs='+', default=['train', 'val'])
+    parser.add_argument('--num-images', type=int, default=None)
+    args = parser.parse_args(argv)
+    for split in args.splits:
+        print(ensure_split(args.root, split, args.num_images))

@@ -1,0 +1,3 @@
+from .personlab_losses import PersonLabLogisticLoss, PersonLabOffsetLoss
+
+__all__ = ['PersonLabLogisticLoss', 'PersonLabOffsetLoss']

@@ -1,0 +1,98 @@
+"""PersonLab's masked losses (paper Sec. 3.1-3.2)."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpose.registry import MODELS
+from torch import Tensor
+
+
+def _weighted_mean(loss: Tensor, weight: Optional[Tensor]) -> Tensor:
+    """Sum of ``loss * weight`` over the count of weighted elements.
+
+    ``weight`` broadcasts against ``loss``; positions with weight 0 add
+    nothing to the numerator and nothing to the count, so ignored pixels do
+    not change the value. With no weighted element the loss is 0 (and stays
+    connected to the graph).
+    """
+    if weight is None:
+        return loss.mean()
+    weight = weight.to(loss.dtype).expand_as(loss)
+    return (loss * weight).sum() / weight.sum().clamp(min=1.)
+
+
+@MODELS.register_module()
+class PersonLabLogisticLoss(nn.Module):
+    """Masked logistic (binary cross-entropy) loss on logits.
+
+    Used for the keypoint heatmaps and the person segmentation: the average
+    logistic loss over the positions whose weight is non-zero (crowd regions
+    and unannotated people have weight 0).
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.
+    """
+
+    def __init__(self, loss_weight: float = 1.) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                logits: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            logits (Tensor): (B, C, H, W) logits.
+            target (Tensor): (B, C, H, W) targets in [0, 1].
+            weight (Tensor, optional): Broadcastable to (B, C, H, W), e.g.
+                (B, 1, H, W).
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        loss = F.binary_cross_entropy_with_logits(
+            logits.float(), target.float(), reduction='none')
+        return _weighted_mean(loss, weight) * self.loss_weight
+
+
+@MODELS.register_module()
+class PersonLabOffsetLoss(nn.Module):
+    """Masked L1 loss on 2-D offset fields, normalised by the disk radius.
+
+    Per valid position the error is ``(|dx| + |dy|) / radius``; the loss is
+    its average over positions with non-zero weight (the keypoint disks for
+    short- and mid-range offsets, single-person mask pixels for long-range
+    offsets).
+
+    Args:
+        radius (float): Normaliser ``R`` in input pixels. Defaults to 32.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.
+    """
+
+    def __init__(self, radius: float = 32., loss_weight: float = 1.) -> None:
+        super().__init__()
+        self.radius = radius
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): (B, 2C, H, W) offsets in input pixels, channels
+                ``(x_c, y_c)`` interleaved.
+            target (Tensor): (B, 2C, H, W) target offsets.
+            weight (Tensor, optional): (B, C, H, W) per-field weights.
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        B, C2, H, W = pred.shape
+        err = (pred.float() - target.float()).abs().view(B, C2 // 2, 2, H, W)
+        err = err.sum(dim=2) / self.radius
+        return _weighted_mean(err, weight) * self.loss_weight

@@ -1,0 +1,58 @@
+"""Command-line plumbing shared by ``tools/train.py`` and ``tools/test.py``.
+
+Both accept what ``mim train`` / ``mim test`` pass through: ``--launcher``,
+``--local-rank`` (``torch.distributed`` launchers) or ``--local_rank``,
+``--cfg-options`` and ``--work-dir``.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Arguments every runner-based tool takes."""
+    parser.add_argument('config', help='config file path (or a basename '
+                        'under configs/ when run through mim)')
+    parser.add_argument('--work-dir', help='directory for logs and '
+                        'checkpoints (default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'train_dataloader.batch_size=4 "model.test_cfg.flip_test=False"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed launchers pass --local-rank (torch >= 2) or
+    # --local_rank (older ones)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Load the config and apply the common arguments.
+
+    Sets ``work_dir`` (CLI, then config, then ``./work_dirs/<name>``), the
+    launcher, ``LOCAL_RANK`` and, when no GPU is present, the ``gloo``
+    backend for distributed runs.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg['backend'] = 'gloo'
+    return cfg

@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+``PERSONLAB_COCO_SAMPLE`` points at the real COCO sample (four val2017
+images, 14 people; ``../shared/data/coco_sample`` in this workplace, set by
+``.ci/run``). Tests that need it skip with a visible reason when it is unset.
+"""
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+
+@pytest.fixture(scope='session')
+def coco_sample_dir() -> str:
+    path = os.environ.get('PERSONLAB_COCO_SAMPLE')
+    if not path:
+        pytest.skip('PERSONLAB_COCO_SAMPLE is not set (the real COCO sample '
+                    'directory); .ci/run sets it')
+    if not osp.isfile(osp.join(path, 'person_keypoints.json')):
+        pytest.skip(f'PERSONLAB_COCO_SAMPLE={path} has no '
+                    'person_keypoints.json')
+    return path
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory) -> str:
+    """A small synthetic dataset (train 8 / val 4 images) for fast tests."""
+    from personlab_mm.datasets.synthetic import ensure_split
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    ensure_split(root, 'train', num_images=8)
+    ensure_split(root, 'val', num_images=4)
+    return root
+
+
+@pytest.fixture(scope='session')
+def python_exe() -> str:
+    return sys.executable
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _register():
+    import personlab_mm  # noqa: F401
+    from mmengine.registry import DefaultScope
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance('personlab_tests', scope_name='mmpose')

@@ -1,0 +1,58 @@
+"""Train a PersonLab model with MMEngine's Runner.
+
+    python tools/train.py configs/personlab/r18_synthetic.py
+    mim train personlab_mm r101_coco.py --gpus 8 --launcher pytorch
+"""
+import argparse
+
+from mmengine.runner import Runner
+
+import personlab_mm  # noqa: F401  registers components, safe checkpoint loading
+from personlab_mm.utils.cli import add_common_args, load_config
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a PersonLab model')
+    add_common_args(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        help='resume from this checkpoint, or (without a path) from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='skip validation during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size '
+        '(config auto_scale_lr.base_batch_size)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp does not support optim_wrapper {wrapper}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
