@@ -9,6 +9,9 @@ from .version import __version__
 
 allow_mmengine_checkpoints()
 
-from . import codecs, datasets, models, structures  # noqa: E402,F401
+from . import (codecs, datasets, evaluation, models,  # noqa: E402,F401
+               structures)
 
-__all__ = ['__version__', 'codecs', 'datasets', 'models', 'structures']
+__all__ = [
+    '__version__', 'codecs', 'datasets', 'evaluation', 'models', 'structures'
+]

@@ -38,6 +38,17 @@ def python_exe() -> str:
     return sys.executable
 
 
+def _devices():
+    import torch
+    return ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=_devices())
+def device(request) -> str:
+    """Runs a test on the CPU and, where there is one, on the GPU."""
+    return request.param
+
+
 @pytest.fixture(autouse=True, scope='session')
 def _register():
     import personlab_mm  # noqa: F401

@@ -64,6 +64,13 @@ def test_mim_train_writes_checkpoint_that_resumes_and_loads_safely(
     resumed = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
     assert resumed['meta']['iter'] == 4
     assert 'optimizer' in resumed
+    # mim test loads it (safely) and prints both COCO metrics
+    log = _run([
+        _mim(), 'test', 'personlab_mm', 'r18_synthetic.py', '-C',
+        osp.join(work, 'iter_4.pth'), '--work-dir', work, '--cfg-options',
+        'test_dataloader.dataset.num_images=4'
+    ], cwd=str(tmp_path))
+    assert 'coco/AP:' in log and 'coco/segm_mAP:' in log
 
 
 def _copy_sources(dst):

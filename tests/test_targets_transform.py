@@ -17,15 +17,22 @@ CODEC = dict(type='PersonLabCodec', input_size=(33, 33), output_stride=4,
 
 
 def _square(x0, y0, x1, y1):
+    """COCO polygon of the box [x0, x1] x [y0, y1] in pixel-centre
+    coordinates (COCO polygons are half a pixel off: pixel u spans
+    [u, u + 1))."""
+    x0, y0, x1, y1 = (v + 0.5 for v in (x0, y0, x1, y1))
     return [[x0, y0, x1, y0, x1, y1, x0, y1]]
 
 
 def test_polygon_and_rle_rasterise_identically():
-    # cell centres inside [2, 6) x [3, 8): the polygon's 20 pixels of area
-    poly = _square(2, 3, 6, 8)
+    # COCO's own rasterisation of the polygon [2, 6) x [3, 8): 20 pixels
+    poly = [[2, 3, 6, 3, 6, 8, 2, 8]]
     m_poly = rasterize_segmentation(poly, (12, 10), IDENTITY, (10, 12))
     expected = np.zeros((12, 10), bool)
     expected[3:8, 2:6] = True
+    coco = mask_utils.decode(mask_utils.merge(
+        mask_utils.frPyObjects(poly, 12, 10))).astype(bool)
+    np.testing.assert_array_equal(coco, expected)
     np.testing.assert_array_equal(m_poly, expected)
     rle = mask_utils.encode(np.asfortranarray(expected.astype(np.uint8)))
     compressed = dict(size=rle['size'], counts=rle['counts'].decode())
@@ -41,8 +48,8 @@ def test_polygon_and_rle_rasterise_identically():
 def test_rasterise_through_warp_onto_the_grid():
     # image -> input: scale 0.5; input -> grid: stride 2 => image / 4
     affine = np.array([[0.25, 0, 0], [0, 0.25, 0]])
-    m = rasterize_segmentation(_square(6, 6, 26, 18), (40, 40), affine,
-                               (10, 10))
+    m = rasterize_segmentation(_square(5.5, 5.5, 25.5, 17.5), (40, 40),
+                               affine, (10, 10))
     expected = np.zeros((10, 10), bool)  # cells in [1.5, 6.5] x [1.5, 4.5]
     expected[2:5, 2:7] = True
     np.testing.assert_array_equal(m, expected)
@@ -178,7 +185,7 @@ def test_real_coco_sample_through_the_training_pipeline(coco_sample_dir):
         raw = ds.pipeline.transforms[1](ds.pipeline.transforms[0](
             copy.deepcopy(info)))
         warp = raw['warp_mat']
-        seg = fields.segmentation[0].numpy() > 0
+        seg = fields.segmentation[0].numpy() >= 0.5
         img_h, img_w = raw['ori_shape'][:2]
         want = np.zeros((65, 65), bool)
         ys, xs = np.mgrid[0:65, 0:65] * 8.

@@ -14,6 +14,15 @@ Paper setup (PersonLab, ECCV 2018, Sec. 4.1):
 - SGD, constant lr 1e-3, momentum 0.9, 1M steps at batch 8 (8 GPUs x 1),
   Polyak averaging of the weights (EMAHook, decay 0.9999).
 
+Evaluation as in the paper's main results: longest side 1401, output
+stride 8 on the same weights (atrous rates changed at test time), Expected-OKS
+keypoint scores, keypoint soft-NMS, at most 20 people, masks with
+``p_seg >= 0.5`` and ``t = 0.25``; COCO keypoint AP (mmpose ``CocoMetric``,
+instance score = ``bbox_scores``) and COCO person segmentation AP (mmdet's
+``CocoMetric``, ``metric='segm'``) in one run. Flip and multi-scale testing
+(601/1201/1801/2401) are ``model.test_cfg.flip_test`` and
+``model.test_cfg.multiscale``.
+
 Not stated in the paper and chosen here: weight decay 1e-4 (the usual
 ResNet/DeepLab setting), translation up to 20% of the image side.
 
@@ -21,6 +30,7 @@ Data layout as in mmpose: ``data/coco/annotations/person_keypoints_*2017.json``
 and ``data/coco/{train,val}2017/``.
 
     mim train personlab_mm r101_coco.py --gpus 8 --launcher pytorch
+    mim test personlab_mm r101_coco.py -C work_dirs/r101_coco/iter_1000000.pth
 """
 _base_ = ['mmpose::_base_/default_runtime.py']
 
@@ -40,12 +50,8 @@ train_cfg = dict(
     type='IterBasedTrainLoop',
     max_iters=1_000_000,
     val_interval=50_000)
-val_cfg = None
-test_cfg = None
-val_dataloader = None
-val_evaluator = None
-test_dataloader = None
-test_evaluator = None
+val_cfg = dict()
+test_cfg = dict()
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4))
@@ -69,7 +75,7 @@ log_processor = dict(by_epoch=False)
 
 # model
 model = dict(
-    type='BottomupPoseEstimator',
+    type='PersonLabEstimator',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
@@ -92,6 +98,11 @@ model = dict(
         intermediate_feat_index=0,
         feat_index=1,
         decoder=codec),
+    test_cfg=dict(
+        output_stride=8,  # trained at 16, same weights with atrous rates x2
+        flip_test=False,
+        multiscale=None,  # e.g. [601, 1201, 1801, 2401]
+    ),
 )
 
 # data
@@ -110,8 +121,21 @@ train_pipeline = [
         rotate_factor=0.,
         distribution='uniform'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='GeneratePersonLabTargets', encoder=codec),
+    # impute keypoints of people annotated with a mask only (paper 3.3)
+    dict(
+        type='GeneratePersonLabTargets', encoder=codec,
+        impute_keypoints=True),
     dict(type='PackPoseInputs'),
+]
+
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PersonLabResize', longest_side=1401, size_divisor=8),
+    dict(
+        type='PackPoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'input_size', 'input_center', 'input_scale',
+                   'raw_ann_info')),
 ]
 
 train_dataloader = dict(
@@ -127,3 +151,31 @@ train_dataloader = dict(
         data_prefix=dict(img='train2017/'),
         pipeline=train_pipeline,
     ))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/person_keypoints_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        test_mode=True,
+        pipeline=val_pipeline,
+    ))
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+        score_mode='bbox',  # the Expected-OKS / soft-NMS instance score
+        nms_mode='none'),  # soft-NMS is part of the decoding
+    dict(
+        type='PersonSegmMetric',
+        ann_file=data_root + 'annotations/person_keypoints_val2017.json'),
+]
+test_evaluator = val_evaluator

@@ -9,10 +9,13 @@ people, crowds and keypoint-less people) is generated on first use under
 Differences from the paper setup (``r101_coco.py``), all for speed on a CPU:
 a half-width ResNet-18 trained from scratch (so batch norm trains), 257x257
 crops, Adam instead of SGD, 600 iterations at batch 8, no Polyak averaging.
-The PersonLab parts (targets, head, refinement, losses and their weights)
-are the paper's.
+The PersonLab parts (targets, head, refinement, losses and their weights,
+decoding) are the paper's. Evaluation (at the end of training, and with
+``mim test``): longest side 257, COCO keypoint AP and person segm AP on the
+32 synthetic val images.
 
     mim train personlab_mm r18_synthetic.py
+    mim test personlab_mm r18_synthetic.py -C work_dirs/r18_synthetic/iter_600.pth
 """
 _base_ = ['mmpose::_base_/default_runtime.py']
 
@@ -25,12 +28,8 @@ codec = dict(
 
 train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=600, val_interval=600)
-val_cfg = None
-test_cfg = None
-val_dataloader = None
-val_evaluator = None
-test_dataloader = None
-test_evaluator = None
+val_cfg = dict()
+test_cfg = dict()
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
@@ -52,7 +51,7 @@ env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
 
 model = dict(
-    type='BottomupPoseEstimator',
+    type='PersonLabEstimator',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
@@ -73,6 +72,7 @@ model = dict(
         intermediate_feat_index=0,
         feat_index=1,
         decoder=codec),
+    test_cfg=dict(output_stride=8, flip_test=False, multiscale=None),
 )
 
 dataset_type = 'PersonLabSyntheticDataset'
@@ -89,7 +89,9 @@ train_pipeline = [
         rotate_factor=0.,
         distribution='uniform'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='GeneratePersonLabTargets', encoder=codec),
+    dict(
+        type='GeneratePersonLabTargets', encoder=codec,
+        impute_keypoints=True),
     dict(type='PackPoseInputs'),
 ]
 
@@ -104,3 +106,39 @@ train_dataloader = dict(
         data_root=data_root,
         data_mode='bottomup',
         pipeline=train_pipeline))
+
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PersonLabResize', longest_side=257, size_divisor=8),
+    dict(
+        type='PackPoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'input_size', 'input_center', 'input_scale',
+                   'raw_ann_info')),
+]
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        split='val',
+        data_root=data_root,
+        data_mode='bottomup',
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/person_keypoints_val.json',
+        score_mode='bbox',
+        nms_mode='none'),
+    dict(
+        type='PersonSegmMetric',
+        ann_file=data_root + 'annotations/person_keypoints_val.json'),
+]
+test_evaluator = val_evaluator

@@ -3,9 +3,12 @@ import math
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
+from torch import Tensor
 
+from ..decoding import PersonLabDecoder, PersonLabMaps
 from ..structures import (COCO_FLIP_INDICES, COCO_SIGMAS, COCO_TREE_EDGES,
                           directed_edges, edge_arrays, flip_edge_indices,
                           validate_tree)
@@ -59,7 +62,9 @@ class PersonLabCodec(BaseKeypointCodec):
         - mid_weights (np.ndarray): (E, H, W)
         - long_offsets (np.ndarray): (2K, H, W)
         - long_weights (np.ndarray): (K, H, W)
-        - segmentation (np.ndarray): (1, H, W) union of person masks
+        - segmentation (np.ndarray): (1, H, W) fraction of each cell covered
+          by people (soft targets give sub-cell mask borders after bilinear
+          upsampling)
         - segmentation_weights (np.ndarray): (1, H, W), 0 in crowd regions
 
     Args:
@@ -77,6 +82,10 @@ class PersonLabCodec(BaseKeypointCodec):
         min_keypoints (int): People with fewer labelled keypoints are not
             trained on and their masks are excluded from the heatmap loss
             (COCO's small unannotated people). Defaults to 1.
+        decoder (dict, optional): Decoding settings, passed to
+            :class:`personlab_mm.decoding.PersonLabDecoder` (peak threshold,
+            NMS radius, people per image, keypoint scoring, instance NMS,
+            mask thresholds, Hough stride, ...). Defaults to the paper's.
 
     .. _`PersonLab (ECCV 2018)`: https://arxiv.org/abs/1803.08225
     """
@@ -104,8 +113,14 @@ class PersonLabCodec(BaseKeypointCodec):
                  tree_edges: Sequence[Tuple[int, int]] = COCO_TREE_EDGES,
                  flip_indices: Sequence[int] = COCO_FLIP_INDICES,
                  sigmas: Sequence[float] = COCO_SIGMAS,
-                 min_keypoints: int = 1) -> None:
+                 min_keypoints: int = 1,
+                 decoder: Optional[dict] = None) -> None:
         super().__init__()
+        self._init_kwargs = dict(
+            input_size=input_size, output_stride=output_stride,
+            radius=radius, num_keypoints=num_keypoints,
+            tree_edges=tree_edges, flip_indices=flip_indices, sigmas=sigmas,
+            min_keypoints=min_keypoints, decoder=decoder)
         if output_stride < 1 or int(output_stride) != output_stride:
             raise ValueError(
                 f'output_stride must be a positive integer, got {output_stride}')
@@ -133,6 +148,20 @@ class PersonLabCodec(BaseKeypointCodec):
         self._incidence = np.zeros((self.num_keypoints, len(self.edges)),
                                    dtype=bool)
         self._incidence[self.edge_sources, np.arange(len(self.edges))] = True
+        self.decoder_cfg = dict(decoder or {})
+        # OKS uses exp(-d^2 / (2 s^2 (2 sigma)^2)): kappa = 2 sigma
+        self.decoder = PersonLabDecoder(
+            edges=self.edges,
+            kappas=[2. * s for s in self.sigmas],
+            radius=self.radius,
+            **self.decoder_cfg)
+
+    def with_geometry(self, input_size: Tuple[int, int],
+                      output_stride: int) -> 'PersonLabCodec':
+        """The same codec for another input size and output stride."""
+        kwargs = dict(self._init_kwargs, input_size=tuple(input_size),
+                      output_stride=output_stride)
+        return type(self)(**kwargs)
 
     # ------------------------------------------------------------------ grid
     @property
@@ -157,19 +186,30 @@ class PersonLabCodec(BaseKeypointCodec):
                keypoints: np.ndarray,
                keypoints_visible: Optional[np.ndarray] = None,
                person_masks: Optional[np.ndarray] = None,
-               crowd_mask: Optional[np.ndarray] = None) -> Dict[str,
-                                                                np.ndarray]:
+               crowd_mask: Optional[np.ndarray] = None,
+               segmentation: Optional[np.ndarray] = None
+               ) -> Dict[str, np.ndarray]:
         """Build every PersonLab target for one image.
+
+        Masks may be binary or *coverage* maps (the fraction of each cell's
+        area inside the mask, see ``GeneratePersonLabTargets``). A person
+        owns the cells it covers by at least half; ignore regions (crowds,
+        people without enough keypoints) take every cell they touch.
 
         Args:
             keypoints (np.ndarray): (N, K, 2) keypoints of the non-crowd
                 people, in input pixels.
             keypoints_visible (np.ndarray, optional): (N, K); a keypoint is
                 labelled where it is > 0. Defaults to all labelled.
-            person_masks (np.ndarray, optional): (N, H, W) bool masks of the
-                same people on the output grid. Defaults to no masks.
-            crowd_mask (np.ndarray, optional): (H, W) bool union of crowd
-                regions on the output grid. Defaults to no crowd.
+            person_masks (np.ndarray, optional): (N, H, W) masks (bool or
+                coverage in [0, 1]) of the same people on the output grid.
+                Defaults to no masks.
+            crowd_mask (np.ndarray, optional): (H, W) union of crowd
+                regions (bool or coverage). Defaults to no crowd.
+            segmentation (np.ndarray, optional): (H, W) person coverage of
+                each cell (the union of all people), the segmentation
+                target; defaults to the per-cell maximum of
+                ``person_masks``.
 
         Returns:
             dict: the arrays listed under ``Encoded`` in the class docstring.
@@ -186,36 +226,42 @@ class PersonLabCodec(BaseKeypointCodec):
         if keypoints_visible is None:
             keypoints_visible = np.ones((N, K), dtype=np.float32)
         keypoints_visible = np.asarray(keypoints_visible).reshape(N, K)
-        if person_masks is None:
-            person_masks = np.zeros((N, H, W), dtype=bool)
-        person_masks = np.asarray(person_masks, dtype=bool)
-        if person_masks.shape != (N, H, W):
+        coverage = np.zeros((N, H, W), np.float32) if person_masks is None \
+            else np.asarray(person_masks, dtype=np.float32)
+        if coverage.shape != (N, H, W):
             raise ValueError(f'person_masks must have shape {(N, H, W)} (one '
                              f'mask per person on the {W}x{H} output grid), '
-                             f'got {person_masks.shape}')
-        if crowd_mask is None:
-            crowd_mask = np.zeros((H, W), dtype=bool)
-        crowd_mask = np.asarray(crowd_mask, dtype=bool)
-        if crowd_mask.shape != (H, W):
+                             f'got {coverage.shape}')
+        crowd = np.zeros((H, W), np.float32) if crowd_mask is None else \
+            np.asarray(crowd_mask, dtype=np.float32)
+        if crowd.shape != (H, W):
             raise ValueError(f'crowd_mask must have shape {(H, W)}, got '
-                             f'{crowd_mask.shape}')
+                             f'{crowd.shape}')
+        if segmentation is None:
+            segmentation = coverage.max(axis=0) if N else np.zeros(
+                (H, W), np.float32)
+        segmentation = np.asarray(segmentation, dtype=np.float32)
+        if segmentation.shape != (H, W):
+            raise ValueError(f'segmentation must have shape {(H, W)}, got '
+                             f'{segmentation.shape}')
 
         labelled = (keypoints_visible > 0) & np.isfinite(keypoints).all(-1)
         trained = labelled.sum(axis=1) >= self.min_keypoints  # (N,)
         labelled &= trained[:, None]
+        owned = coverage >= 0.5  # (N, H, W) cells each person owns
+        crowd_any = crowd > 0
 
         encoded = dict()
         encoded.update(self._encode_disks(keypoints, labelled))
-        untrained_area = person_masks[~trained].any(axis=0) if N else \
+        untrained_area = (coverage[~trained] > 0).any(axis=0) if N else \
             np.zeros((H, W), dtype=bool)
-        encoded['heatmap_weights'] = (~(crowd_mask | untrained_area)).astype(
+        encoded['heatmap_weights'] = (~(crowd_any | untrained_area)).astype(
             np.float32)[None]
         encoded.update(
-            self._encode_long_range(keypoints, labelled, person_masks,
-                                    crowd_mask))
-        encoded['segmentation'] = person_masks.any(axis=0).astype(
-            np.float32)[None] if N else np.zeros((1, H, W), np.float32)
-        encoded['segmentation_weights'] = (~crowd_mask).astype(
+            self._encode_long_range(keypoints, labelled, owned,
+                                    crowd >= 0.5))
+        encoded['segmentation'] = np.clip(segmentation, 0., 1.)[None]
+        encoded['segmentation_weights'] = (~crowd_any).astype(
             np.float32)[None]
         assert encoded['mid_offsets'].shape == (2 * E, H, W)
         return encoded
@@ -307,27 +353,124 @@ class PersonLabCodec(BaseKeypointCodec):
             mid_weights=mid_w)
 
     def _encode_long_range(self, keypoints: np.ndarray, labelled: np.ndarray,
-                           person_masks: np.ndarray, crowd_mask: np.ndarray
+                           owned: np.ndarray, crowd: np.ndarray
                            ) -> Dict[str, np.ndarray]:
-        """Long-range targets at cells covered by exactly one person."""
+        """Long-range targets; weighted at cells owned by exactly one
+        person.
+
+        Cells owned by several people get the offsets of the smallest of
+        them (usually the one in front), and the background ring one cell
+        around each person those of the person it touches, both with weight
+        0: the loss ignores them, as in the paper, but the targets stay a
+        complete "perfect output" for decoding masks up to their borders
+        (``decode_upper_bound.py``).
+
+        Args:
+            keypoints (np.ndarray): (N, K, 2).
+            labelled (np.ndarray): (N, K) bool.
+            owned (np.ndarray): (N, H, W) bool cells of each person.
+            crowd (np.ndarray): (H, W) bool crowd cells (no targets).
+        """
         W, H = self.heatmap_size
         K = self.num_keypoints
         long = np.zeros((K, 2, H, W), dtype=np.float32)
         long_w = np.zeros((K, H, W), dtype=np.float32)
-        if person_masks.shape[0]:
-            single = (person_masks.sum(axis=0) == 1) & ~crowd_mask
-            iy, ix = np.nonzero(single)
-            owner = person_masks[:, iy, ix].argmax(axis=0)  # (Q,)
+        N = owned.shape[0]
+        if N:
+            cover = owned.sum(axis=0)
+            # one-cell dilation of every mask (3x3), for the outer ring
+            padded = np.pad(owned, ((0, 0), (1, 1), (1, 1)))
+            grown = np.zeros_like(owned)
+            for dy in range(3):
+                for dx in range(3):
+                    grown |= padded[:, dy:dy + H, dx:dx + W]
+            claim = np.where((cover >= 1)[None], owned, grown)
+            iy, ix = np.nonzero(claim.any(axis=0) & ~crowd)
+            area = owned.reshape(N, -1).sum(1).astype(np.float64)
+            # owner: the claiming person with the smallest area
+            rank = np.where(claim[:, iy, ix], area[:, None], np.inf)
+            owner = rank.argmin(axis=0)  # (Q,)
             xs, ys = self.grid_points()
             cell_xy = np.stack([xs[ix], ys[iy]], axis=-1)  # (Q, 2)
             vec = keypoints[owner] - cell_xy[:, None, :]  # (Q, K, 2)
             ok = labelled[owner]  # (Q, K)
             vec = np.where(ok[..., None], vec, 0.).transpose(1, 2, 0)
             long[:, :, iy, ix] = vec
-            long_w[:, iy, ix] = ok.T
+            single = (cover[iy, ix] == 1)[:, None] & ok  # (Q, K)
+            long_w[:, iy, ix] = single.T
         return dict(
             long_offsets=long.reshape(2 * K, H, W), long_weights=long_w)
 
     # ---------------------------------------------------------------- decode
-    def decode(self, encoded):
-        raise NotImplementedError
+    def maps_from_encoded(self, encoded: Dict[str, np.ndarray],
+                          device: str = 'cpu') -> PersonLabMaps:
+        """Turn encoded targets into the "perfect network output" of one
+        image (probabilities 0/1 and exact offsets)."""
+        K, E = self.num_keypoints, self.num_edges
+
+        def t(key, shape=None):
+            arr = torch.as_tensor(encoded[key], device=device)
+            return arr.reshape(shape + arr.shape[-2:]) if shape else arr
+
+        return PersonLabMaps(
+            heatmaps=t('heatmaps'),
+            short_offsets=t('short_offsets', (K, 2)),
+            mid_offsets=t('mid_offsets', (E, 2)),
+            long_offsets=t('long_offsets', (K, 2)),
+            segmentation=t('segmentation')[0],
+            stride=float(self.output_stride))
+
+    def maps_from_outputs(self, heatmap_logits: Tensor, short: Tensor,
+                          mid: Tensor, long: Tensor, seg_logits: Tensor,
+                          stride: float) -> PersonLabMaps:
+        """Network outputs of one image -> :class:`PersonLabMaps`.
+
+        Args:
+            heatmap_logits (Tensor): (K, H, W).
+            short (Tensor): (2K, H, W). mid (Tensor): (2E, H, W).
+            long (Tensor): (2K, H, W). seg_logits (Tensor): (1, H, W).
+            stride (float): Stride of the maps.
+        """
+        K, E = self.num_keypoints, self.num_edges
+        H, W = heatmap_logits.shape[-2:]
+        return PersonLabMaps(
+            heatmaps=heatmap_logits.float().sigmoid(),
+            short_offsets=short.float().reshape(K, 2, H, W),
+            mid_offsets=mid.float().reshape(E, 2, H, W),
+            long_offsets=long.float().reshape(K, 2, H, W),
+            segmentation=seg_logits.float().sigmoid().reshape(H, W),
+            stride=float(stride))
+
+    def decode(self,
+               maps: PersonLabMaps,
+               input_size: Optional[Tuple[int, int]] = None,
+               timings: Optional[Dict[str, float]] = None
+               ) -> Dict[str, Tensor]:
+        """People in one image (see
+        :meth:`personlab_mm.decoding.PersonLabDecoder.decode_poses`).
+
+        Args:
+            maps (PersonLabMaps): Dense outputs of one image.
+            input_size (Tuple[int, int], optional): Network input ``(w,
+                h)``; defaults to the one the grid implies.
+            timings (dict, optional): Filled with per-stage milliseconds.
+
+        Returns:
+            dict: ``keypoints`` (J, K, 2) in input pixels,
+            ``keypoint_scores``, ``keypoint_probs`` (J, K), ``scores`` and
+            ``scales`` (J,).
+        """
+        if input_size is None:
+            H, W = maps.heatmaps.shape[-2:]
+            input_size = (int((W - 1) * maps.stride) + 1,
+                          int((H - 1) * maps.stride) + 1)
+        return self.decoder.decode_poses(maps, input_size, timings)
+
+    def decode_masks(self, maps: PersonLabMaps, poses: Dict[str, Tensor],
+                     image_to_input, image_hw: Tuple[int, int],
+                     timings: Optional[Dict[str, float]] = None) -> Tensor:
+        """(J, h, w) bool instance masks on the image grid (Eq. 6)."""
+        A = torch.as_tensor(
+            np.asarray(image_to_input, dtype=np.float32),
+            device=maps.heatmaps.device)
+        return self.decoder.decode_masks(maps, poses, A, image_hw, timings)

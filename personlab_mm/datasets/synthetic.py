@@ -31,7 +31,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 #: Bump when the generator's output changes, so stale caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: Default number of images per split.
 DEFAULT_SIZES = dict(train=256, val=32)
@@ -168,8 +168,10 @@ def _encode_segmentation(mask: np.ndarray, style: str):
     if style == 'polygon':
         contours, _ = cv2.findContours(
             mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        polys = [c.reshape(-1).astype(float).tolist() for c in contours
-                 if len(c) >= 3]
+        # contour points are pixel centres; COCO polygons live in the frame
+        # where pixel u spans [u, u + 1), so centres are at u + 0.5
+        polys = [(c.reshape(-1).astype(float) + 0.5).tolist()
+                 for c in contours if len(c) >= 3]
         if polys:
             return polys
         style = 'rle'  # too thin for a polygon: fall back to RLE

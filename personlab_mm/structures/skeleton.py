@@ -38,6 +38,17 @@ COCO_SIGMAS: Tuple[float, ...] = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079,
                                   0.107, 0.087, 0.087, 0.089, 0.089)
 
 
+#: An upright, front-facing person in its unit bounding box (x right, y
+#: down; the person's left on the image's right), used to impute the
+#: keypoints of people annotated with a mask only (paper Sec. 3.3 imputes
+#: them with a pose estimator; this is the geometric stand-in).
+COCO_IMPUTATION_TEMPLATE: Tuple[Tuple[float, float], ...] = (
+    (0.50, 0.08), (0.56, 0.05), (0.44, 0.05), (0.62, 0.07), (0.38, 0.07),
+    (0.72, 0.20), (0.28, 0.20), (0.82, 0.37), (0.18, 0.37), (0.86, 0.52),
+    (0.14, 0.52), (0.64, 0.52), (0.36, 0.52), (0.64, 0.75), (0.36, 0.75),
+    (0.64, 0.96), (0.36, 0.96))
+
+
 def directed_edges(tree_edges: Sequence[Sequence[int]]) -> List[Tuple[int, int]]:
     """Both directions of every tree edge.
 

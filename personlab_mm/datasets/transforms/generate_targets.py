@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
+from ...structures import COCO_IMPUTATION_TEMPLATE
 from .rasterize import SegmentationError, rasterize_segmentation
 
 
@@ -56,10 +57,20 @@ class GeneratePersonLabTargets(BaseTransform):
     bottom-up dataset flattens the per-person ``segmentation`` lists into one
     list, so they cannot be used) and sent through the same warp and flip.
 
+    Masks are rasterised ``supersample`` times finer than the output grid
+    and pooled into coverage maps: the segmentation target is the fraction
+    of each cell covered by people (soft targets put mask borders at the
+    right sub-cell place once the predictions are bilinearly upsampled), a
+    person owns the cells it covers by at least half.
+
     Crowd annotations (``iscrowd=1``) become the crowd region, excluded from
     the heatmap and segmentation losses; people with fewer than the codec's
     ``min_keypoints`` labelled keypoints keep their mask in the segmentation
-    target but are excluded from the heatmap loss.
+    target but are excluded from the heatmap loss, unless
+    ``impute_keypoints`` gives them keypoints: paper Sec. 3.3 imputes the
+    keypoints of COCO's small unannotated people (with a pose estimator) to
+    train instance segmentation on them; here an upright template is fitted
+    to the person's mask box.
 
     Required Keys:
 
@@ -82,29 +93,82 @@ class GeneratePersonLabTargets(BaseTransform):
 
     Args:
         encoder (dict): Config of the :class:`PersonLabCodec`.
+        supersample (int): Mask sub-samples per cell side. Defaults to 4.
+        impute_keypoints (bool): Give template keypoints to people with a
+            mask and too few keypoints. Defaults to False.
     """
 
-    def __init__(self, encoder: dict) -> None:
+    def __init__(self,
+                 encoder: dict,
+                 supersample: int = 4,
+                 impute_keypoints: bool = False) -> None:
         super().__init__()
+        if supersample < 1:
+            raise ValueError(f'supersample must be >= 1, got {supersample}')
         self.encoder_cfg = encoder.copy()
         self.encoder = KEYPOINT_CODECS.build(self.encoder_cfg)
+        self.supersample = int(supersample)
+        self.impute_keypoints = impute_keypoints
+
+    @classmethod
+    def from_codec(cls, codec, **kwargs) -> 'GeneratePersonLabTargets':
+        """The transform around an already built codec."""
+        transform = cls(encoder=dict(type='PersonLabCodec'), **kwargs)
+        transform.encoder_cfg = dict(type=type(codec).__name__)
+        transform.encoder = codec
+        return transform
 
     def _rasterize_people(self, results: Dict, anns: List[dict],
                           affine: np.ndarray) -> np.ndarray:
-        """(N, H, W) bool masks of the given annotations on the grid."""
+        """Masks of the annotations on a grid ``supersample`` times finer.
+
+        Sub-cell ``(fy, fx)`` samples the point ``((fx + 0.5) / n - 0.5,
+        (fy + 0.5) / n - 0.5)`` of the output grid, so the ``n x n``
+        sub-cells of a cell spread evenly over its area.
+
+        Returns:
+            np.ndarray: (N, n H, n W) bool.
+        """
         W, H = self.encoder.heatmap_size
+        n = self.supersample
+        fine = np.array([[n, 0., (n - 1) / 2.], [0., n, (n - 1) / 2.]]) @ \
+            np.vstack([affine, [0., 0., 1.]])
         image_hw = tuple(int(v) for v in results['ori_shape'][:2])
-        masks = np.zeros((len(anns), H, W), dtype=bool)
+        masks = np.zeros((len(anns), n * H, n * W), dtype=bool)
         for i, ann in enumerate(anns):
             try:
                 masks[i] = rasterize_segmentation(
-                    ann.get('segmentation'), image_hw, affine, (W, H))
+                    ann.get('segmentation'), image_hw, fine, (n * W, n * H))
             except SegmentationError as e:
                 raise SegmentationError(
                     f"{results.get('img_path', '<unknown image>')}: "
                     f"annotation id {ann.get('id')}: bad segmentation: {e}"
                 ) from e
         return masks
+
+    def _coverage(self, fine: np.ndarray) -> np.ndarray:
+        """(..., n H, n W) bool -> (..., H, W) fraction of each cell."""
+        n = self.supersample
+        *lead, fh, fw = fine.shape
+        blocks = fine.reshape(*lead, fh // n, n, fw // n, n)
+        return blocks.mean(axis=(-3, -1), dtype=np.float32)
+
+    def _impute(self, keypoints: np.ndarray, visible: np.ndarray,
+                fine: np.ndarray) -> None:
+        """Template keypoints for people with a mask but too few labelled
+        keypoints, in place (paper Sec. 3.3; geometric stand-in)."""
+        n, s = self.supersample, self.encoder.output_stride
+        need = (visible > 0).sum(axis=1) < self.encoder.min_keypoints
+        template = np.asarray(COCO_IMPUTATION_TEMPLATE, dtype=np.float32)
+        for i in np.nonzero(need & fine.any(axis=(1, 2)))[0]:
+            ys, xs = np.nonzero(fine[i].any(axis=1)), np.nonzero(
+                fine[i].any(axis=0))
+            lo = np.array([xs[0].min(), ys[0].min()], dtype=np.float32)
+            hi = np.array([xs[0].max(), ys[0].max()], dtype=np.float32)
+            # sub-cell index -> input pixels
+            lo, hi = ((lo + .5) / n - .5) * s, ((hi + .5) / n - .5) * s
+            keypoints[i] = lo + template * (hi - lo)
+            visible[i] = 1.
 
     def transform(self, results: Dict) -> Dict:
         """Add the PersonLab targets to ``results``."""
@@ -113,14 +177,14 @@ class GeneratePersonLabTargets(BaseTransform):
         anns = results.get('raw_ann_info') or []
         if isinstance(anns, dict):
             anns = [anns]
-        keypoints = np.asarray(results.get('keypoints', np.zeros((0, K, 2))),
-                               dtype=np.float32)
+        keypoints = np.array(results.get('keypoints', np.zeros((0, K, 2))),
+                             dtype=np.float32)
         if keypoints.size == 0:
             keypoints = keypoints.reshape(0, K, 2)
         if keypoints.ndim != 3 or keypoints.shape[1:] != (K, 2):
             raise ValueError(f'{img_path}: keypoints have shape '
                              f'{keypoints.shape}, expected (N, {K}, 2)')
-        visible = np.asarray(
+        visible = np.array(
             results.get('keypoints_visible', np.ones(keypoints.shape[:2])),
             dtype=np.float32).reshape(keypoints.shape[0], K)
         if len(anns) != keypoints.shape[0]:
@@ -146,16 +210,18 @@ class GeneratePersonLabTargets(BaseTransform):
 
         is_crowd = np.array([bool(a.get('iscrowd', 0)) for a in anns],
                             dtype=bool)
-        W, H = self.encoder.heatmap_size
-        masks = self._rasterize_people(results, anns, affine)
-        crowd_mask = masks[is_crowd].any(axis=0) if is_crowd.any() else \
-            np.zeros((H, W), dtype=bool)
         people = ~is_crowd
+        fine = self._rasterize_people(results, anns, affine)
+        if self.impute_keypoints:
+            kp, vis = keypoints[people], visible[people]
+            self._impute(kp, vis, fine[people])
+            keypoints[people], visible[people] = kp, vis
         encoded = self.encoder.encode(
             keypoints=keypoints[people],
             keypoints_visible=visible[people],
-            person_masks=masks[people],
-            crowd_mask=crowd_mask)
+            person_masks=self._coverage(fine[people]),
+            crowd_mask=self._coverage(fine[is_crowd].any(axis=0)),
+            segmentation=self._coverage(fine[people].any(axis=0)))
         results.update(encoded)
         results['field_mapping_table'] = self.encoder.field_mapping_table
         return results

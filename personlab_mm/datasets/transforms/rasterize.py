@@ -11,7 +11,11 @@ point under this cell's centre inside the person?" (Filling polygons with
 ``cv2.fillPoly`` would instead mark every cell the outline touches, which
 at stride 16 inflates a person's mask by half.)
 
-Coordinates follow OpenCV / MMPose: integer coordinates are pixel centres.
+Coordinates follow OpenCV / MMPose: integer coordinates are pixel centres
+(and COCO keypoints are pixel indices). COCO *polygons* use the continuous
+frame in which pixel ``u`` spans ``[u, u + 1)`` (its centre is ``u + 0.5``;
+that is how ``pycocotools`` rasterises them), so polygon vertices are moved
+by half a pixel into the pixel-centre frame before anything else.
 """
 from typing import Any, Tuple
 
@@ -101,7 +105,7 @@ def rasterize_segmentation(segmentation: Any, image_hw: Tuple[int, int],
                 f'polygon has an odd number of coordinates ({pts.size})')
         if pts.size < 6 or not np.isfinite(pts).all():
             continue  # degenerate (fewer than 3 points): covers no area
-        pts = pts.reshape(-1, 2) @ affine[:, :2].T + affine[:, 2]
+        pts = (pts.reshape(-1, 2) - 0.5) @ affine[:, :2].T + affine[:, 2]
         _fill_polygon(mask, pts)
     return mask.astype(bool)
 

@@ -4,14 +4,17 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
                                  Predictions)
 from torch import Tensor
 
+from ...decoding import PersonLabMaps
 from ...structures import COCO_TREE_EDGES, directed_edges, edge_arrays
 from ..utils import refine_long_offsets, refine_mid_offsets
+from ..utils.tta import average, flip_back, unbatch
 
 
 class PersonLabOutputs(NamedTuple):
@@ -299,4 +302,54 @@ class PersonLabHead(BaseHead):
                 feats,
                 batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Predictions:
-        raise NotImplementedError
+        """People in input-space coordinates, for MMPose's generic
+        ``BottomupPoseEstimator`` (which maps them back to the image).
+
+        :class:`PersonLabEstimator` does more (test-time output stride,
+        multi-scale, instance masks) and does not call this.
+
+        Args:
+            feats: Backbone features, or ``[feats, feats_of_flipped_input]``
+                when ``test_cfg.flip_test`` is set (MMPose's convention).
+            batch_data_samples (List[PoseDataSample]): Batch metainfo.
+            test_cfg (dict): ``flip_test`` (bool).
+
+        Returns:
+            List[InstanceData]: ``keypoints`` (N, K, 2), ``keypoint_scores``
+            (N, K) and ``bbox_scores`` (N,) per image.
+        """
+        if self.decoder is None:
+            raise RuntimeError('PersonLabHead.predict needs a decoder (the '
+                               'PersonLabCodec config)')
+
+        def maps_of(f):
+            out = self.forward(f)
+            B, _, H, W = out.heatmaps.shape
+            K, E = self.num_keypoints, len(self.edges)
+            return PersonLabMaps(
+                out.heatmaps.float().sigmoid(),
+                out.short_offsets.float().view(B, K, 2, H, W),
+                out.mid_offsets.float().view(B, E, 2, H, W),
+                out.long_offsets.float().view(B, K, 2, H, W),
+                out.segmentation.float().sigmoid()[:, 0],
+                stride=float(self.output_stride))
+
+        if test_cfg.get('flip_test', False):
+            width = batch_data_samples[0].metainfo['batch_input_shape'][1]
+            maps = average([
+                maps_of(feats[0]),
+                flip_back(
+                    maps_of(feats[1]), width, self.decoder.flip_indices,
+                    self.decoder.flip_edge_indices)
+            ], self.decoder.edge_sources)
+        else:
+            maps = maps_of(feats)
+        preds = []
+        for m in unbatch(maps):
+            poses = self.decoder.decode(m)
+            preds.append(
+                InstanceData(
+                    keypoints=poses['keypoints'].cpu().numpy(),
+                    keypoint_scores=poses['keypoint_scores'].cpu().numpy(),
+                    bbox_scores=poses['scores'].cpu().numpy()))
+        return preds

@@ -1,0 +1,190 @@
+"""Keypoint and instance scores, soft- and hard-NMS (PersonLab Sec. 3.1,
+Eq. 3-4, appendix A.2)."""
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .hough import local_mass
+from .sampling import bilinear_gather
+
+
+def sample_keypoint_maps(maps: Tensor, keypoints: Tensor,
+                         stride: float) -> Tensor:
+    """Value of map ``k`` at keypoint ``k`` of every person.
+
+    Args:
+        maps (Tensor): (K, H, W) per-keypoint maps (e.g. probabilities).
+        keypoints (Tensor): (J, K, 2) in input pixels.
+        stride (float): Stride of ``maps``.
+
+    Returns:
+        Tensor: (J, K).
+    """
+    J, K, _ = keypoints.shape
+    channel = torch.arange(K, device=keypoints.device).repeat(J)
+    vals = bilinear_gather(maps[:, None], channel, keypoints.reshape(-1, 2),
+                           stride)
+    return vals.view(J, K)
+
+
+def instance_scales(keypoints: Tensor,
+                    keypoint_probs: Optional[Tensor] = None,
+                    threshold: float = 0.5,
+                    min_scale: float = 1.) -> Tensor:
+    """lambda_j: square root of the area of the box around the detected
+    keypoints.
+
+    With ``keypoint_probs``, only keypoints detected with at least
+    ``threshold`` probability span the box (people with fewer than two use
+    all their keypoints): a joint the decoder placed where nothing was
+    detected would otherwise inflate the scale, and with it the Expected-OKS
+    tolerance and the mask distance threshold (Eq. 6).
+
+    Args:
+        keypoints (Tensor): (J, K, 2).
+        keypoint_probs (Tensor, optional): (J, K) presence probabilities.
+        threshold (float): Presence threshold. Defaults to 0.5.
+        min_scale (float): Lower bound, keeps degenerate boxes usable.
+
+    Returns:
+        Tensor: (J,).
+    """
+    if keypoints.shape[0] == 0:
+        return keypoints.new_zeros(0)
+    kp = torch.nan_to_num(keypoints, nan=0., posinf=0., neginf=0.)
+    use = torch.ones(kp.shape[:2], dtype=torch.bool, device=kp.device)
+    if keypoint_probs is not None:
+        detected = keypoint_probs >= threshold
+        use = torch.where(detected.sum(1, keepdim=True) >= 2, detected, use)
+    inf = torch.finfo(kp.dtype).max
+    lo = torch.where(use[..., None], kp, inf).amin(dim=1)
+    hi = torch.where(use[..., None], kp, -inf).amax(dim=1)
+    size = hi - lo
+    return (size[:, 0] * size[:, 1]).clamp(min=0).sqrt().clamp(min=min_scale)
+
+
+def expected_oks_scores(hough: Tensor, hough_stride: float,
+                        keypoints: Tensor, keypoint_probs: Tensor,
+                        scales: Tensor, kappas: Tensor,
+                        radius: float) -> Tensor:
+    r"""Expected-OKS keypoint scores (Eq. 3).
+
+    :math:`s_{j,k} = p_k(y_{j,k}) \sum_{x \in D_R(y_{j,k})} \hat h_k(x)
+    \exp(-\|x - y_{j,k}\|^2 / (2 \lambda_j^2 \kappa_k^2))`, with
+    :math:`\hat h_k` the Hough map normalised to sum to one inside the disk.
+
+    Args:
+        hough (Tensor): (K, Hh, Wh) Hough maps.
+        hough_stride (float): Hough cell size in input pixels.
+        keypoints (Tensor): (J, K, 2).
+        keypoint_probs (Tensor): (J, K) presence probabilities p_k(y).
+        scales (Tensor): (J,) lambda_j.
+        kappas (Tensor): (K,) OKS constants (COCO: 2 * sigma).
+        radius (float): R in input pixels.
+
+    Returns:
+        Tensor: (J, K) scores in [0, 1].
+    """
+    J, K, _ = keypoints.shape
+    if J == 0:
+        return keypoints.new_zeros((0, K))
+    _, Hh, Wh = hough.shape
+    half = int(math.ceil(radius / hough_stride))
+    d = torch.arange(-half, half + 1, device=hough.device)
+    centre = torch.nan_to_num(keypoints / hough_stride, nan=-1e4).clamp(
+        -1e4, 1e4).round().long()  # (J, K, 2)
+    cx = centre[..., 0, None, None] + d[None, None, None, :]  # (J,K,1,w)
+    cy = centre[..., 1, None, None] + d[None, None, :, None]  # (J,K,w,1)
+    inside = (cx >= 0) & (cx < Wh) & (cy >= 0) & (cy < Hh)
+    kk = torch.arange(K, device=hough.device)[None, :, None, None]
+    vals = hough[kk, cy.clamp(0, Hh - 1), cx.clamp(0, Wh - 1)]  # (J,K,w,w)
+    dx = cx.to(hough.dtype) * hough_stride - keypoints[..., 0, None, None]
+    dy = cy.to(hough.dtype) * hough_stride - keypoints[..., 1, None, None]
+    dist2 = dx * dx + dy * dy
+    vals = vals * (inside & (dist2 <= radius * radius))
+    total = vals.sum(dim=(2, 3))
+    var = 2. * (scales[:, None] * kappas[None, :])**2  # (J, K)
+    gauss = torch.exp(-dist2 / var[..., None, None])
+    expected = (vals * gauss).sum(dim=(2, 3)) / total.clamp(min=1e-12)
+    expected = torch.where(total > 0, expected, torch.zeros_like(expected))
+    return (keypoint_probs.clamp(0, 1) * expected).nan_to_num(0.)
+
+
+def hough_keypoint_scores(hough: Tensor, hough_stride: float,
+                          keypoints: Tensor) -> Tensor:
+    """The alternative keypoint score of [33]: the Hough score at the
+    keypoint (here the local vote mass, clipped to [0, 1]).
+
+    Returns:
+        Tensor: (J, K).
+    """
+    return sample_keypoint_maps(local_mass(hough), keypoints,
+                                hough_stride).clamp(0, 1).nan_to_num(0.)
+
+
+def soft_nms(keypoints: Tensor, keypoint_scores: Tensor,
+             nms_radius: float) -> Tuple[Tensor, Tensor]:
+    """Keypoint soft-NMS (Eq. 4).
+
+    People are ranked by their mean keypoint score; each keeps the scores
+    of the keypoints no higher-ranked person claimed (within ``nms_radius``
+    of the same keypoint type), summed and divided by K.
+
+    Args:
+        keypoints (Tensor): (J, K, 2).
+        keypoint_scores (Tensor): (J, K).
+        nms_radius (float): r in input pixels.
+
+    Returns:
+        tuple: instance scores (J,) and the order (J,) sorting them in
+        descending order.
+    """
+    J, K = keypoint_scores.shape
+    if J == 0:
+        empty = keypoint_scores.new_zeros(0)
+        return empty, empty.long()
+    rank = keypoint_scores.mean(dim=1).argsort(descending=True)
+    kp, ks = keypoints[rank], keypoint_scores[rank]
+    dist = (kp[:, None] - kp[None, :]).norm(dim=-1)  # (J, J, K)
+    earlier = torch.ones(J, J, dtype=torch.bool,
+                         device=kp.device).tril(diagonal=-1)
+    claimed = ((dist <= nms_radius) & earlier[..., None]).any(dim=1)
+    ranked_scores = (ks * ~claimed).sum(dim=1) / K
+    scores = torch.empty_like(ranked_scores)
+    scores[rank] = ranked_scores
+    return scores, scores.argsort(descending=True)
+
+
+def oks_matrix(keypoints: Tensor, scales: Tensor, kappas: Tensor) -> Tensor:
+    """OKS of every person against every other, with the scale of the
+    first: ``oks[a, b] = mean_k exp(-d^2 / (2 lambda_a^2 kappa_k^2))``."""
+    d2 = ((keypoints[:, None] - keypoints[None, :])**2).sum(-1)  # (J,J,K)
+    var = 2. * (scales[:, None, None] * kappas[None, None, :])**2
+    return torch.exp(-d2 / var).mean(-1)
+
+
+def oks_hard_nms(keypoints: Tensor, instance_scores: Tensor, scales: Tensor,
+                 kappas: Tensor, threshold: float = 0.5) -> Tensor:
+    """Greedy OKS-based hard NMS (the alternative of [33], threshold 0.5).
+
+    Returns:
+        Tensor: (J',) long indices of the kept people, by descending score.
+    """
+    J = keypoints.shape[0]
+    if J == 0:
+        return torch.zeros(0, dtype=torch.long, device=keypoints.device)
+    order = instance_scores.argsort(descending=True)
+    oks = oks_matrix(keypoints[order], scales[order], kappas)
+    suppress = (oks > threshold).cpu().numpy()
+    keep, alive = [], [True] * J
+    for a in range(J):
+        if not alive[a]:
+            continue
+        keep.append(a)
+        for b in range(a + 1, J):
+            if suppress[a, b]:
+                alive[b] = False
+    return order[torch.as_tensor(keep, dtype=torch.long,
+                                 device=keypoints.device)]

@@ -1,0 +1,104 @@
+"""Change a ResNet's output stride on the same weights (atrous conv).
+
+PersonLab trains at output stride 16 and evaluates at 8 (paper Sec. 4.1,
+appendix A.1) by changing strides and atrous rates of the last stages
+without touching any weight. :func:`set_resnet_output_stride` rewrites the
+conv layers of an MMPose ``ResNet`` exactly as its constructor would have
+built them for the standard ``strides`` / ``dilations`` of that stride.
+"""
+from contextlib import contextmanager
+from typing import Iterator, Tuple
+
+import torch.nn as nn
+from mmpose.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
+
+#: (strides, dilations) of the four ResNet stages per output stride.
+_STAGE_SETTINGS = {
+    32: ((1, 2, 2, 2), (1, 1, 1, 1)),
+    16: ((1, 2, 2, 1), (1, 1, 1, 2)),
+    8: ((1, 2, 1, 1), (1, 1, 2, 4)),
+}
+
+
+def stage_settings(output_stride: int) -> Tuple[Tuple[int, ...], ...]:
+    """``(strides, dilations)`` of a 4-stage ResNet at ``output_stride``."""
+    if output_stride not in _STAGE_SETTINGS:
+        raise ValueError(f'output stride {output_stride} is not supported; '
+                         f'choose one of {sorted(_STAGE_SETTINGS)}')
+    return _STAGE_SETTINGS[output_stride]
+
+
+def resnet_output_stride(backbone: nn.Module) -> int:
+    """Current output stride of an MMPose ResNet (stem 4 x stage strides)."""
+    if not isinstance(backbone, ResNet):
+        raise TypeError('output stride changes need an mmpose ResNet '
+                        f'backbone, got {type(backbone).__name__}')
+    stride = 4
+    for s in backbone.strides:
+        stride *= s
+    return stride
+
+
+def _set_conv(conv: nn.Conv2d, stride: int = None, dilation: int = None):
+    if stride is not None:
+        conv.stride = (stride, stride)
+    if dilation is not None:
+        conv.dilation = (dilation, dilation)
+        conv.padding = (dilation * (conv.kernel_size[0] // 2), ) * 2
+
+
+def set_resnet_output_stride(backbone: ResNet, output_stride: int) -> None:
+    """Set strides and atrous rates of ``backbone`` for ``output_stride``.
+
+    Args:
+        backbone (ResNet): An MMPose ``ResNet`` with 4 stages (any depth,
+            ``pytorch`` or ``caffe`` style, with or without ``avg_down``).
+        output_stride (int): 8, 16 or 32.
+    """
+    resnet_output_stride(backbone)  # type check
+    if len(backbone.res_layers) != 4:
+        raise ValueError('output stride changes need a 4-stage ResNet')
+    strides, dilations = stage_settings(output_stride)
+    for name, stride, dilation in zip(backbone.res_layers, strides,
+                                      dilations):
+        layer = getattr(backbone, name)
+        for i, block in enumerate(layer):
+            block_stride = stride if i == 0 else 1
+            if isinstance(block, BasicBlock):
+                _set_conv(block.conv1, block_stride, dilation)
+            elif isinstance(block, Bottleneck):
+                strided = block.conv2 if block.style == 'pytorch' else \
+                    block.conv1
+                _set_conv(strided, block_stride)
+                _set_conv(block.conv2, dilation=dilation)
+                block.conv1_stride, block.conv2_stride = (
+                    (1, block_stride) if block.style == 'pytorch' else
+                    (block_stride, 1))
+            else:
+                raise TypeError(f'unsupported block {type(block).__name__}')
+            block.stride, block.dilation = block_stride, dilation
+            if i == 0 and block.downsample is not None:
+                for m in block.downsample:
+                    if isinstance(m, nn.AvgPool2d):
+                        m.kernel_size = m.stride = stride
+                    elif isinstance(m, nn.Conv2d) and not any(
+                            isinstance(p, nn.AvgPool2d)
+                            for p in block.downsample):
+                        _set_conv(m, stride)
+    backbone.strides = tuple(strides)
+    backbone.dilations = tuple(dilations)
+
+
+@contextmanager
+def resnet_output_stride_as(backbone: ResNet,
+                            output_stride: int) -> Iterator[None]:
+    """Temporarily run ``backbone`` at ``output_stride``."""
+    current = resnet_output_stride(backbone)
+    if current == output_stride:
+        yield
+        return
+    set_resnet_output_stride(backbone, output_stride)
+    try:
+        yield
+    finally:
+        set_resnet_output_stride(backbone, current)
