@@ -36,16 +36,13 @@ def bilinear_gather(field: Tensor, channel: Tensor, xy: Tensor,
     gy = g[:, 1:2].clamp(-2., H + 1.)
     x0, y0 = gx.floor(), gy.floor()
     fx, fy = gx - x0, gy - y0
-    # the four neighbours at once: (N, 4)
-    xi = x0.long() + _DX.to(xy.device)
-    yi = y0.long() + _DY.to(xy.device)
+    # the four neighbours at once: (N, 4); corner c = (c % 2, c // 2)
+    corner = torch.arange(4, device=xy.device)
+    xi = x0.long() + corner % 2
+    yi = y0.long() + corner // 2
     wx = torch.cat([1 - fx, fx, 1 - fx, fx], dim=1)
     wy = torch.cat([1 - fy, 1 - fy, fy, fy], dim=1)
     valid = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H) & finite
     idx = yi.clamp(0, H - 1) * W + xi.clamp(0, W - 1)
     vals = field.reshape(C, D, H * W)[channel[:, None], :, idx]  # (N,4,D)
     return (vals * (wx * wy * valid)[..., None]).sum(dim=1)
-
-
-_DX = torch.tensor([[0, 1, 0, 1]])
-_DY = torch.tensor([[0, 0, 1, 1]])
