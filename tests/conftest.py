@@ -51,7 +51,8 @@ def device(request) -> str:
 
 @pytest.fixture(autouse=True, scope='session')
 def _register():
-    import personlab_mm  # noqa: F401
     from mmengine.registry import DefaultScope
+
+    import personlab_mm  # noqa: F401
     if DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('personlab_tests', scope_name='mmpose')

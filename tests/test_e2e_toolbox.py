@@ -11,7 +11,6 @@ import textwrap
 import pytest
 import torch
 
-
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -3,8 +3,8 @@ import torch
 from mmpose.registry import MODELS
 
 from personlab_mm.models.heads import PersonLabHead, PersonLabOutputs
-from personlab_mm.models.utils import (refine_long_offsets,
-                                       refine_mid_offsets, sample_fields)
+from personlab_mm.models.utils import (refine_long_offsets, refine_mid_offsets,
+                                       sample_fields)
 
 CODEC = dict(type='PersonLabCodec', input_size=(65, 65), output_stride=8,
              radius=16.)

@@ -11,8 +11,8 @@ def test_coco_tree_is_a_spanning_tree_with_32_directed_edges():
     assert len(COCO_TREE_EDGES) == 16
     assert len(edges) == 32 and len(set(edges)) == 32
     for e in range(16):
-        k, l = edges[e]
-        assert edges[e + 16] == (l, k)
+        src, dst = edges[e]
+        assert edges[e + 16] == (dst, src)
 
 
 def test_flip_maps_each_edge_to_its_mirror():
@@ -20,8 +20,8 @@ def test_flip_maps_each_edge_to_its_mirror():
     perm = flip_edge_indices(edges, COCO_FLIP_INDICES)
     assert sorted(perm) == list(range(32))
     for e, m in enumerate(perm):
-        k, l = edges[e]
-        assert edges[m] == (COCO_FLIP_INDICES[k], COCO_FLIP_INDICES[l])
+        src, dst = edges[e]
+        assert edges[m] == (COCO_FLIP_INDICES[src], COCO_FLIP_INDICES[dst])
         assert perm[m] == e  # an involution
     # left elbow -> left wrist mirrors to right elbow -> right wrist
     assert edges[perm[edges.index((7, 9))]] == (8, 10)

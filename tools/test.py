@@ -7,7 +7,7 @@ import argparse
 
 from mmengine.runner import Runner
 
-import personlab_mm  # noqa: F401  registers components, safe checkpoint loading
+import personlab_mm  # noqa: F401  registers components, safe loading
 from personlab_mm.utils.cli import add_common_args, load_config
 
 

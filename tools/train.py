@@ -5,9 +5,10 @@
 """
 import argparse
 
+import torch
 from mmengine.runner import Runner
 
-import personlab_mm  # noqa: F401  registers components, safe checkpoint loading
+import personlab_mm  # noqa: F401  registers components, safe loading
 from personlab_mm.utils.cli import add_common_args, load_config
 
 
@@ -40,6 +41,9 @@ def main(argv=None) -> None:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a GPU: MMEngine\'s AmpOptimWrapper '
+                             'runs on CUDA (or NPU/MLU) devices only')
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp does not support optim_wrapper {wrapper}')

@@ -15,7 +15,8 @@ decoding) are the paper's. Evaluation (at the end of training, and with
 32 synthetic val images.
 
     mim train personlab_mm r18_synthetic.py
-    mim test personlab_mm r18_synthetic.py -C work_dirs/r18_synthetic/iter_600.pth
+    mim test personlab_mm r18_synthetic.py \
+        -C work_dirs/r18_synthetic/iter_600.pth
 """
 _base_ = ['mmpose::_base_/default_runtime.py']
 

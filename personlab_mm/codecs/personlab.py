@@ -1,4 +1,4 @@
-"""PersonLab label codec: dense training targets (encode) and people (decode)."""
+"""PersonLab label codec: dense training targets (encode), people (decode)."""
 import math
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -123,7 +123,8 @@ class PersonLabCodec(BaseKeypointCodec):
             min_keypoints=min_keypoints, decoder=decoder)
         if output_stride < 1 or int(output_stride) != output_stride:
             raise ValueError(
-                f'output_stride must be a positive integer, got {output_stride}')
+                'output_stride must be a positive integer, got '
+                f'{output_stride}')
         if radius <= 0:
             raise ValueError(f'radius must be positive, got {radius}')
         if len(flip_indices) != num_keypoints or len(sigmas) != num_keypoints:
@@ -419,27 +420,6 @@ class PersonLabCodec(BaseKeypointCodec):
             long_offsets=t('long_offsets', (K, 2)),
             segmentation=t('segmentation')[0],
             stride=float(self.output_stride))
-
-    def maps_from_outputs(self, heatmap_logits: Tensor, short: Tensor,
-                          mid: Tensor, long: Tensor, seg_logits: Tensor,
-                          stride: float) -> PersonLabMaps:
-        """Network outputs of one image -> :class:`PersonLabMaps`.
-
-        Args:
-            heatmap_logits (Tensor): (K, H, W).
-            short (Tensor): (2K, H, W). mid (Tensor): (2E, H, W).
-            long (Tensor): (2K, H, W). seg_logits (Tensor): (1, H, W).
-            stride (float): Stride of the maps.
-        """
-        K, E = self.num_keypoints, self.num_edges
-        H, W = heatmap_logits.shape[-2:]
-        return PersonLabMaps(
-            heatmaps=heatmap_logits.float().sigmoid(),
-            short_offsets=short.float().reshape(K, 2, H, W),
-            mid_offsets=mid.float().reshape(E, 2, H, W),
-            long_offsets=long.float().reshape(K, 2, H, W),
-            segmentation=seg_logits.float().sigmoid().reshape(H, W),
-            stride=float(stride))
 
     def decode(self,
                maps: PersonLabMaps,

@@ -26,21 +26,21 @@ def tree_traversals(edges: Sequence[Tuple[int, int]],
     """
     lookup = {tuple(e): i for i, e in enumerate(edges)}
     neighbours = [[] for _ in range(num_keypoints)]
-    for k, l in edges:
-        neighbours[k].append(l)
+    for k, child in edges:
+        neighbours[k].append(child)
     order_e, order_p, order_c = [], [], []
     for root in range(num_keypoints):
         seen, queue = {root}, deque([root])
         es, ps, cs = [], [], []
         while queue:
             k = queue.popleft()
-            for l in neighbours[k]:
-                if l not in seen:
-                    seen.add(l)
-                    queue.append(l)
-                    es.append(lookup[(k, l)])
+            for child in neighbours[k]:
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+                    es.append(lookup[(k, child)])
                     ps.append(k)
-                    cs.append(l)
+                    cs.append(child)
         if len(es) != num_keypoints - 1:
             raise ValueError('the kinematic tree does not reach every '
                              f'keypoint from keypoint {root}')

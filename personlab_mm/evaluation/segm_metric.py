@@ -3,8 +3,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from mmdet.structures.mask import encode_mask_results
 from mmdet.evaluation.metrics import CocoMetric as DetCocoMetric
+from mmdet.structures.mask import encode_mask_results
 from mmpose.registry import METRICS
 
 

@@ -49,7 +49,8 @@ COCO_IMPUTATION_TEMPLATE: Tuple[Tuple[float, float], ...] = (
     (0.64, 0.96), (0.36, 0.96))
 
 
-def directed_edges(tree_edges: Sequence[Sequence[int]]) -> List[Tuple[int, int]]:
+def directed_edges(
+        tree_edges: Sequence[Sequence[int]]) -> List[Tuple[int, int]]:
     """Both directions of every tree edge.
 
     The first ``len(tree_edges)`` entries are the edges as given, the next
@@ -62,8 +63,8 @@ def directed_edges(tree_edges: Sequence[Sequence[int]]) -> List[Tuple[int, int]]
     Returns:
         List[Tuple[int, int]]: ``2 * len(tree_edges)`` directed edges.
     """
-    forward = [(int(k), int(l)) for k, l in tree_edges]
-    return forward + [(l, k) for k, l in forward]
+    forward = [(int(src), int(dst)) for src, dst in tree_edges]
+    return forward + [(dst, src) for src, dst in forward]
 
 
 def validate_tree(tree_edges: Sequence[Sequence[int]],
@@ -88,14 +89,16 @@ def validate_tree(tree_edges: Sequence[Sequence[int]],
             i = parent[i]
         return i
 
-    for k, l in tree_edges:
-        if not (0 <= k < num_keypoints and 0 <= l < num_keypoints) or k == l:
-            raise ValueError(f'invalid kinematic tree edge ({k}, {l}) for '
-                             f'{num_keypoints} keypoints')
-        rk, rl = find(k), find(l)
-        if rk == rl:
-            raise ValueError(f'kinematic tree edge ({k}, {l}) closes a cycle')
-        parent[rk] = rl
+    for src, dst in tree_edges:
+        if not (0 <= src < num_keypoints and 0 <= dst < num_keypoints) or \
+                src == dst:
+            raise ValueError(f'invalid kinematic tree edge ({src}, {dst}) '
+                             f'for {num_keypoints} keypoints')
+        root_src, root_dst = find(src), find(dst)
+        if root_src == root_dst:
+            raise ValueError(
+                f'kinematic tree edge ({src}, {dst}) closes a cycle')
+        parent[root_src] = root_dst
 
 
 def flip_edge_indices(edges: Sequence[Tuple[int, int]],
@@ -117,12 +120,12 @@ def flip_edge_indices(edges: Sequence[Tuple[int, int]],
     """
     lookup = {tuple(e): i for i, e in enumerate(edges)}
     perm = []
-    for k, l in edges:
-        mirrored = (int(flip_indices[k]), int(flip_indices[l]))
+    for src, dst in edges:
+        mirrored = (int(flip_indices[src]), int(flip_indices[dst]))
         if mirrored not in lookup:
             raise ValueError(
-                f'edge {(k, l)} mirrors to {mirrored}, which is not an edge: '
-                'the kinematic tree must be left/right symmetric')
+                f'edge {(src, dst)} mirrors to {mirrored}, which is not an '
+                'edge: the kinematic tree must be left/right symmetric')
         perm.append(lookup[mirrored])
     return perm
 

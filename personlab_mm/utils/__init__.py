@@ -3,6 +3,6 @@ from .checkpoint import (PortableHistoryBuffer, SafeCheckpointHook,
                          mmengine_checkpoint_globals)
 
 __all__ = [
-    'PortableHistoryBuffer', 'SafeCheckpointHook', 'allow_mmengine_checkpoints',
-    'mmengine_checkpoint_globals'
+    'PortableHistoryBuffer', 'SafeCheckpointHook',
+    'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals'
 ]

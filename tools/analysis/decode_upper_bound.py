@@ -8,7 +8,8 @@ pass) and scores them with the config's evaluators: keypoint AP and
 segmentation AP. Use it to see what stride, radius, thresholds or test size
 cost before training anything.
 
-    python tools/analysis/decode_upper_bound.py configs/personlab/r101_coco.py \\
+    python tools/analysis/decode_upper_bound.py \\
+        configs/personlab/r101_coco.py \\
         --ann-file data/coco/annotations/person_keypoints_val2017.json \\
         --img-dir data/coco/val2017
 
@@ -20,7 +21,6 @@ import json
 import os.path as osp
 import sys
 
-import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import Evaluator
@@ -44,6 +44,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. model.test_cfg.output_stride=16')
+    parser.add_argument(
+        '--target-options', nargs='+', action=DictAction, default={},
+        help='override GeneratePersonLabTargets options of the training '
+        'pipeline, e.g. supersample=1 impute_keypoints=False')
     return parser.parse_args(argv)
 
 
@@ -79,7 +83,7 @@ def main(argv=None):
     evaluator = Evaluator(metrics)
     evaluator.dataset_meta = dataset.metainfo
 
-    target_cfg = training_target_cfg(cfg)
+    target_cfg = dict(training_target_cfg(cfg), **args.target_options)
     print(f'perfect outputs at output stride {test_stride}, targets as in '
           f'training: {target_cfg}')
     n = len(dataset) if args.max_images is None else min(

@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
 from ...structures import COCO_IMPUTATION_TEMPLATE
+from ...utils.registry import build_in_mmpose_scope
 from .rasterize import SegmentationError, rasterize_segmentation
 
 
@@ -106,7 +107,7 @@ class GeneratePersonLabTargets(BaseTransform):
         if supersample < 1:
             raise ValueError(f'supersample must be >= 1, got {supersample}')
         self.encoder_cfg = encoder.copy()
-        self.encoder = KEYPOINT_CODECS.build(self.encoder_cfg)
+        self.encoder = build_in_mmpose_scope(KEYPOINT_CODECS, self.encoder_cfg)
         self.supersample = int(supersample)
         self.impute_keypoints = impute_keypoints
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 
+
 class SegmentationError(ValueError):
     """A segmentation annotation that cannot be rasterised."""
 
@@ -147,4 +148,3 @@ def _fill_polygon(mask: np.ndarray, pts: np.ndarray) -> None:
         flat.ravel(), query, side='right')
     inside = right % 2 == 1
     mask[y0:y1 + 1, x0:x1 + 1] |= inside.astype(np.uint8)
-

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ...decoding import PersonLabMaps
 from ...structures import COCO_TREE_EDGES, directed_edges, edge_arrays
+from ...utils.registry import build_in_mmpose_scope
 from ..utils import refine_long_offsets, refine_mid_offsets
 from ..utils.tta import average, flip_back, unbatch
 
@@ -147,7 +148,8 @@ class PersonLabHead(BaseHead):
         super().__init__(init_cfg)
         self.num_keypoints = num_keypoints
         self.edges = directed_edges(tree_edges)
-        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder else None
+        self.decoder = build_in_mmpose_scope(KEYPOINT_CODECS,
+                                             decoder) if decoder else None
         if self.decoder is not None:
             if list(self.decoder.edges) != self.edges or \
                     self.decoder.num_keypoints != num_keypoints:
@@ -176,13 +178,14 @@ class PersonLabHead(BaseHead):
         if intermediate_in_channels is not None:
             self.intermediate_predictor = PersonLabPredictor(
                 intermediate_in_channels, num_keypoints, E, offset_scale)
-        self.loss_module = nn.ModuleDict(
-            dict(
-                heatmap=MODELS.build(heatmap_loss),
-                segmentation=MODELS.build(segmentation_loss),
-                short=MODELS.build(short_offset_loss),
-                mid=MODELS.build(mid_offset_loss),
-                long=MODELS.build(long_offset_loss)))
+        self.loss_module = nn.ModuleDict({
+            name: build_in_mmpose_scope(MODELS, cfg)
+            for name, cfg in (('heatmap', heatmap_loss),
+                              ('segmentation', segmentation_loss),
+                              ('short', short_offset_loss),
+                              ('mid', mid_offset_loss),
+                              ('long', long_offset_loss))
+        })
 
     # --------------------------------------------------------------- forward
     def refine(self, raw: Tuple[Tensor, ...]) -> PersonLabOutputs:
@@ -298,6 +301,21 @@ class PersonLabHead(BaseHead):
         return losses
 
     # --------------------------------------------------------------- predict
+    def predict_maps(self, feats: Sequence[Tensor]) -> PersonLabMaps:
+        """Batched decoding-ready maps of the main branch: probabilities
+        for heatmaps and segmentation, (B, C, 2, H, W) offsets in input
+        pixels, at the head's current ``output_stride``."""
+        out = self.forward(feats)
+        B, _, H, W = out.heatmaps.shape
+        K, E = self.num_keypoints, len(self.edges)
+        return PersonLabMaps(
+            heatmaps=out.heatmaps.float().sigmoid(),
+            short_offsets=out.short_offsets.float().view(B, K, 2, H, W),
+            mid_offsets=out.mid_offsets.float().view(B, E, 2, H, W),
+            long_offsets=out.long_offsets.float().view(B, K, 2, H, W),
+            segmentation=out.segmentation.float().sigmoid()[:, 0],
+            stride=float(self.output_stride))
+
     def predict(self,
                 feats,
                 batch_data_samples: OptSampleList,
@@ -322,28 +340,17 @@ class PersonLabHead(BaseHead):
             raise RuntimeError('PersonLabHead.predict needs a decoder (the '
                                'PersonLabCodec config)')
 
-        def maps_of(f):
-            out = self.forward(f)
-            B, _, H, W = out.heatmaps.shape
-            K, E = self.num_keypoints, len(self.edges)
-            return PersonLabMaps(
-                out.heatmaps.float().sigmoid(),
-                out.short_offsets.float().view(B, K, 2, H, W),
-                out.mid_offsets.float().view(B, E, 2, H, W),
-                out.long_offsets.float().view(B, K, 2, H, W),
-                out.segmentation.float().sigmoid()[:, 0],
-                stride=float(self.output_stride))
-
         if test_cfg.get('flip_test', False):
             width = batch_data_samples[0].metainfo['batch_input_shape'][1]
             maps = average([
-                maps_of(feats[0]),
+                self.predict_maps(feats[0]),
                 flip_back(
-                    maps_of(feats[1]), width, self.decoder.flip_indices,
+                    self.predict_maps(feats[1]), width,
+                    self.decoder.flip_indices,
                     self.decoder.flip_edge_indices)
             ], self.decoder.edge_sources)
         else:
-            maps = maps_of(feats)
+            maps = self.predict_maps(feats)
         preds = []
         for m in unbatch(maps):
             poses = self.decoder.decode(m)

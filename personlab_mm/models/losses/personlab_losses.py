@@ -1,7 +1,6 @@
 """PersonLab's masked losses (paper Sec. 3.1-3.2)."""
 from typing import Optional
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpose.registry import MODELS

@@ -5,8 +5,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
@@ -59,7 +59,16 @@ class PersonLabEstimator(BottomupPoseEstimator):
     ``test_cfg`` keys: ``output_stride`` (int, optional), ``flip_test``
     (bool), ``multiscale`` (list of longest sides, optional; the input's own
     size is always used first), ``decode_masks`` (bool, default True).
+
+    Its parts (backbone, neck, head, data preprocessor) are built in MMPose's
+    scope, also when the estimator is used from another toolbox's config
+    (``type='mmpose.PersonLabEstimator'``); prefix a part's type with its
+    scope (``'mmdet.ResNet'``) to take it from elsewhere.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            super().__init__(*args, **kwargs)
 
     # ----------------------------------------------------------- test maps
     @contextmanager
@@ -75,19 +84,6 @@ class PersonLabEstimator(BottomupPoseEstimator):
                 stack.callback(setattr, self.head, 'output_stride',
                                train_stride)
             yield stride
-
-    def _maps(self, inputs: Tensor, stride: int) -> PersonLabMaps:
-        """Batched maps of one forward pass."""
-        out = self.head.forward(self.extract_feat(inputs))
-        K, E = self.head.num_keypoints, len(self.head.edges)
-        B, _, H, W = out.heatmaps.shape
-        return PersonLabMaps(
-            heatmaps=out.heatmaps.float().sigmoid(),
-            short_offsets=out.short_offsets.float().view(B, K, 2, H, W),
-            mid_offsets=out.mid_offsets.float().view(B, E, 2, H, W),
-            long_offsets=out.long_offsets.float().view(B, K, 2, H, W),
-            segmentation=out.segmentation.float().sigmoid()[:, 0],
-            stride=float(stride))
 
     def _scaled_sizes(self, h: int, w: int,
                       stride: int) -> List[Tuple[int, int]]:
@@ -115,18 +111,22 @@ class PersonLabEstimator(BottomupPoseEstimator):
         flip = self.test_cfg.get('flip_test', False)
         codec = self.head.decoder
         h, w = inputs.shape[-2:]
+
+        def maps_of(x: Tensor) -> PersonLabMaps:
+            return self.head.predict_maps(self.extract_feat(x))
+
         with self._test_stride() as stride:
             grid_hw = None
             results = []
             for size in self._scaled_sizes(h, w, stride):
                 x = inputs if size == (h, w) else F.interpolate(
                     inputs, size=size, mode='bilinear', align_corners=True)
-                maps = [self._maps(x, stride)]
+                maps = [maps_of(x)]
                 if flip:
                     maps.append(
                         flip_back(
-                            self._maps(x.flip(-1), stride), size[1],
-                            codec.flip_indices, codec.flip_edge_indices))
+                            maps_of(x.flip(-1)), size[1], codec.flip_indices,
+                            codec.flip_edge_indices))
                 fused = average(maps, codec.edge_sources)
                 if grid_hw is None:
                     grid_hw = fused.heatmaps.shape[-2:]
