@@ -38,12 +38,15 @@ def main(argv=None) -> None:
         vis.enable = True
         vis.out_dir = args.show_dir
         vis.interval = args.interval
-    runner = Runner.from_cfg(cfg)
     if args.out:
-        from mmengine.evaluator import DumpResults
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
-    runner.test()
+        metrics = cfg.test_evaluator
+        metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [
+            metrics
+        ]
+        cfg.test_evaluator = metrics + [
+            dict(type='DumpResults', out_file_path=args.out)
+        ]
+    Runner.from_cfg(cfg).test()
 
 
 if __name__ == '__main__':
