@@ -145,7 +145,8 @@ def test_oks_hard_nms_drops_duplicates():
     assert keep.tolist() == [1, 2]
 
 
-def test_masks_are_non_exclusive_and_leave_orphans(device):
+@pytest.mark.parametrize('mode', ['grid', 'pixel'])
+def test_masks_are_non_exclusive_and_leave_orphans(device, mode):
     H = W = 9  # stride 4: input 33 x 33
     seg = torch.ones(H, W)
     seg[:, 8] = 0.  # not a person
@@ -160,7 +161,7 @@ def test_masks_are_non_exclusive_and_leave_orphans(device):
     masks = assign_masks(seg.to(device), long.to(device), 4., kp.to(device),
                          torch.ones(2, 1, device=device),
                          torch.tensor([20., 20.], device=device),
-                         torch.tensor(IDENTITY), (33, 33))
+                         torch.tensor(IDENTITY), (33, 33), mode=mode)
     masks = masks.cpu()
     assert masks.shape == (2, 33, 33)
     both = masks[0] & masks[1]

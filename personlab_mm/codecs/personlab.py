@@ -145,10 +145,13 @@ class PersonLabCodec(BaseKeypointCodec):
                                                    self.flip_indices)
         self.sigmas = tuple(float(s) for s in sigmas)
         self.min_keypoints = int(min_keypoints)
-        # incidence[k, e] is True when directed edge e starts at keypoint k
-        self._incidence = np.zeros((self.num_keypoints, len(self.edges)),
-                                   dtype=bool)
-        self._incidence[self.edge_sources, np.arange(len(self.edges))] = True
+        # out_edges[k]: the directed edges leaving keypoint k, -1 padded
+        degree = np.bincount(self.edge_sources, minlength=self.num_keypoints)
+        self._out_edges = np.full((self.num_keypoints, degree.max()), -1,
+                                  dtype=np.int64)
+        for k in range(self.num_keypoints):
+            edges_k = np.nonzero(self.edge_sources == k)[0]
+            self._out_edges[k, :edges_k.size] = edges_k
         self.decoder_cfg = dict(decoder or {})
         # OKS uses exp(-d^2 / (2 s^2 (2 sigma)^2)): kappa = 2 sigma
         self.decoder = PersonLabDecoder(
@@ -330,21 +333,22 @@ class PersonLabCodec(BaseKeypointCodec):
         mid_w = np.zeros((E, H, W), dtype=np.float32)
 
         k, iy, ix, person = self._disk_cells(keypoints, labelled)
+        cell = iy * W + ix  # flat cell index
         cell_xy = np.stack([ix * s, iy * s], axis=-1).astype(np.float32)
-        heatmaps[k, iy, ix] = 1.
+        heatmaps.reshape(K, -1)[k, cell] = 1.
         short_vec = keypoints[person, k] - cell_xy  # (Q, 2)
-        short[k, 0, iy, ix] = short_vec[:, 0]
-        short[k, 1, iy, ix] = short_vec[:, 1]
+        short.reshape(K, 2, -1)[k, :, cell] = short_vec
 
         # every directed edge leaving keypoint k, for every disk cell of k
-        q, e = np.nonzero(self._incidence[k])
+        out = self._out_edges[k]  # (Q, max out-degree), -1 padded
+        q, j = np.nonzero(out >= 0)
+        e = out[q, j]
         target = self.edge_targets[e]
         ok = labelled[person[q], target]
         q, e, target = q[ok], e[ok], target[ok]
-        mid_vec = keypoints[person[q], target] - cell_xy[q]
-        mid[e, 0, iy[q], ix[q]] = mid_vec[:, 0]
-        mid[e, 1, iy[q], ix[q]] = mid_vec[:, 1]
-        mid_w[e, iy[q], ix[q]] = 1.
+        mid.reshape(E, 2, -1)[e, :, cell[q]] = (
+            keypoints[person[q], target] - cell_xy[q])
+        mid_w.reshape(E, -1)[e, cell[q]] = 1.
 
         return dict(
             heatmaps=heatmaps,
@@ -386,19 +390,17 @@ class PersonLabCodec(BaseKeypointCodec):
                 for dx in range(3):
                     grown |= padded[:, dy:dy + H, dx:dx + W]
             claim = np.where((cover >= 1)[None], owned, grown)
-            iy, ix = np.nonzero(claim.any(axis=0) & ~crowd)
-            area = owned.reshape(N, -1).sum(1).astype(np.float64)
+            area = owned.reshape(N, -1).sum(1).astype(np.float32)
             # owner: the claiming person with the smallest area
-            rank = np.where(claim[:, iy, ix], area[:, None], np.inf)
-            owner = rank.argmin(axis=0)  # (Q,)
+            owner = np.where(claim, area[:, None, None], np.inf).argmin(0)
+            valid = claim.any(axis=0) & ~crowd  # (H, W)
+            # gather in (K, 2, H, W) layout directly
+            ok = labelled.T[:, owner] & valid[None]  # (K, H, W)
             xs, ys = self.grid_points()
-            cell_xy = np.stack([xs[ix], ys[iy]], axis=-1)  # (Q, 2)
-            vec = keypoints[owner] - cell_xy[:, None, :]  # (Q, K, 2)
-            ok = labelled[owner]  # (Q, K)
-            vec = np.where(ok[..., None], vec, 0.).transpose(1, 2, 0)
-            long[:, :, iy, ix] = vec
-            single = (cover[iy, ix] == 1)[:, None] & ok  # (Q, K)
-            long_w[:, iy, ix] = single.T
+            cell_xy = np.stack(np.meshgrid(xs, ys))  # (2, H, W)
+            vec = keypoints.transpose(1, 2, 0)[:, :, owner] - cell_xy[None]
+            long = vec * ok[:, None]
+            long_w = (ok & (cover == 1)[None]).astype(np.float32)
         return dict(
             long_offsets=long.reshape(2 * K, H, W), long_weights=long_w)
 

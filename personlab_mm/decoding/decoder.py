@@ -81,6 +81,9 @@ class PersonLabDecoder:
         seg_threshold (float): Person probability threshold. Defaults to
             0.5.
         mask_threshold (float): t of Eq. 6. Defaults to 0.25.
+        mask_mode (str): ``'grid'``: Eq. 6 once per output cell,
+            interpolated at the image pixels; ``'pixel'``: at every image
+            pixel (``J * K`` times the work). Defaults to ``'grid'``.
         hough_stride (float, optional): Hough cell size in input pixels;
             defaults to half the map stride.
         vote_threshold (float): Cells with a lower keypoint probability do
@@ -109,6 +112,7 @@ class PersonLabDecoder:
                  oks_nms_threshold: float = 0.5,
                  seg_threshold: float = 0.5,
                  mask_threshold: float = 0.25,
+                 mask_mode: str = 'grid',
                  hough_stride: Optional[float] = None,
                  vote_threshold: float = 1e-3,
                  max_seeds: int = 1000,
@@ -128,7 +132,6 @@ class PersonLabDecoder:
         self.kappas = torch.as_tensor(kappas, dtype=torch.float32)
         self.num_keypoints = len(self.kappas)
         self.traversals = tree_traversals(self.edges, self.num_keypoints)
-        self.edge_sources = torch.tensor([k for k, _ in self.edges])
         self.radius = float(radius)
         self.peak_threshold = peak_threshold
         self.nms_radius = nms_radius
@@ -138,6 +141,7 @@ class PersonLabDecoder:
         self.oks_nms_threshold = oks_nms_threshold
         self.seg_threshold = seg_threshold
         self.mask_threshold = mask_threshold
+        self.mask_mode = mask_mode
         self.hough_stride = hough_stride
         self.vote_threshold = vote_threshold
         self.max_seeds = max_seeds
@@ -180,12 +184,21 @@ class PersonLabDecoder:
         with clock('peaks'):
             _, seed_kpt, seed_xy = find_peaks(hough, self.peak_threshold, hs,
                                               self.max_seeds)
+        if seed_kpt.numel() == 0:  # nobody: skip grouping and scoring
+            K = self.num_keypoints
+            empty = heatmaps.new_zeros((0, K))
+            return dict(
+                keypoints=heatmaps.new_zeros((0, K, 2)),
+                keypoint_scores=empty,
+                keypoint_probs=empty.clone(),
+                scores=heatmaps.new_zeros(0),
+                scales=heatmaps.new_zeros(0))
         with clock('grouping'):
             fallback = self.long_range_fallback
             skeletons = follow_tree(
                 seed_xy, seed_kpt, maps.mid_offsets, stride, self.traversals,
                 heatmaps if fallback else None,
-                maps.long_offsets if fallback else None, self.edge_sources,
+                maps.long_offsets if fallback else None,
                 self.support_threshold)
             accepted = greedy_select(seed_kpt, seed_xy, skeletons,
                                      self.nms_radius, self.max_candidates)
@@ -244,5 +257,6 @@ class PersonLabDecoder:
                 torch.nan_to_num(maps.segmentation, nan=0.),
                 maps.long_offsets, float(maps.stride), poses['keypoints'],
                 poses['keypoint_probs'], poses['scales'], image_to_input,
-                image_hw, self.seg_threshold, self.mask_threshold)
+                image_hw, self.seg_threshold, self.mask_threshold,
+                self.mask_mode)
         return masks

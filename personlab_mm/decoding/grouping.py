@@ -1,17 +1,16 @@
 """Greedy grouping of keypoint seeds into people (PersonLab Sec. 3.1)."""
-from collections import deque
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .sampling import bilinear_gather
+from .sampling import bilinear_corners, gather_corners
 
 
 def tree_traversals(edges: Sequence[Tuple[int, int]],
                     num_keypoints: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Breadth-first order of the kinematic tree from every root keypoint.
+    """Breadth-first levels of the kinematic tree from every root keypoint.
 
     Args:
         edges (Sequence[Tuple[int, int]]): Directed edges (both directions
@@ -20,35 +19,44 @@ def tree_traversals(edges: Sequence[Tuple[int, int]],
 
     Returns:
         tuple: ``edge``, ``parent`` and ``child`` long tensors of shape
-        (K, K - 1): step ``t`` of the traversal rooted at ``r`` follows
-        directed edge ``edge[r, t]`` from ``parent[r, t]`` (already placed)
-        to ``child[r, t]``.
+        (K, D, M), D the deepest level and M the most edges of a level:
+        at level ``d`` the traversal rooted at ``r`` follows the directed
+        edges ``edge[r, d]`` from ``parent[r, d]`` (placed at an earlier
+        level) to ``child[r, d]``. Padding entries are ``edge = 0`` and
+        ``parent = child = K`` (a scratch slot).
     """
     lookup = {tuple(e): i for i, e in enumerate(edges)}
     neighbours = [[] for _ in range(num_keypoints)]
     for k, child in edges:
         neighbours[k].append(child)
-    order_e, order_p, order_c = [], [], []
+    levels = []  # per root: list of levels, each a list of (e, p, c)
     for root in range(num_keypoints):
-        seen, queue = {root}, deque([root])
-        es, ps, cs = [], [], []
-        while queue:
-            k = queue.popleft()
-            for child in neighbours[k]:
-                if child not in seen:
-                    seen.add(child)
-                    queue.append(child)
-                    es.append(lookup[(k, child)])
-                    ps.append(k)
-                    cs.append(child)
-        if len(es) != num_keypoints - 1:
+        seen, frontier, root_levels = {root}, [root], []
+        while frontier:
+            level = []
+            for k in frontier:
+                for child in neighbours[k]:
+                    if child not in seen:
+                        seen.add(child)
+                        level.append((lookup[(k, child)], k, child))
+            if level:
+                root_levels.append(level)
+            frontier = [c for _, _, c in level]
+        if len(seen) != num_keypoints:
             raise ValueError('the kinematic tree does not reach every '
                              f'keypoint from keypoint {root}')
-        order_e.append(es)
-        order_p.append(ps)
-        order_c.append(cs)
-    return (torch.tensor(order_e), torch.tensor(order_p),
-            torch.tensor(order_c))
+        levels.append(root_levels)
+    D = max(len(lv) for lv in levels)
+    M = max(len(level) for lv in levels for level in lv)
+    K = num_keypoints
+    edge = torch.zeros((K, D, M), dtype=torch.long)
+    parent = torch.full((K, D, M), K, dtype=torch.long)
+    child = torch.full((K, D, M), K, dtype=torch.long)
+    for r, root_levels in enumerate(levels):
+        for d, level in enumerate(root_levels):
+            for m, (e, p, c) in enumerate(level):
+                edge[r, d, m], parent[r, d, m], child[r, d, m] = e, p, c
+    return edge, parent, child
 
 
 def follow_tree(seed_xy: Tensor,
@@ -58,13 +66,13 @@ def follow_tree(seed_xy: Tensor,
                 traversals: Tuple[Tensor, Tensor, Tensor],
                 heatmaps: Optional[Tensor] = None,
                 long_offsets: Optional[Tensor] = None,
-                edge_sources: Optional[Tensor] = None,
                 support_threshold: float = 0.5) -> Tensor:
     """Complete a skeleton from every seed by following mid-range offsets.
 
     ``y_l = y_k + M_{k,l}(y_k)`` along the tree, breadth first from the
-    seed's keypoint type (paper Sec. 3.1). All seeds are processed together,
-    one tree step at a time (K - 1 batched samplings).
+    seed's keypoint type (paper Sec. 3.1). All seeds and all edges of a
+    tree level are processed together: a fixed number of batched samplings
+    (the tree depth), whatever the number of seeds.
 
     Long-range fallback (optional, when ``heatmaps`` and ``long_offsets``
     are given): a mid-range offset read at a keypoint that is not there
@@ -85,48 +93,46 @@ def follow_tree(seed_xy: Tensor,
         heatmaps (Tensor, optional): (K, H, W) keypoint probabilities.
         long_offsets (Tensor, optional): (K, 2, H, W) refined long-range
             offsets.
-        edge_sources (Tensor, optional): (E,) source keypoint of every
-            directed edge (needed with the fallback).
         support_threshold (float): Probability above which a placed
             keypoint counts as present.
 
     Returns:
         Tensor: (N, K, 2) keypoints of the candidate person of every seed.
     """
-    order_e, order_p, order_c = (t.to(seed_xy.device) for t in traversals)
-    K = order_e.shape[0]
+    edge, parent, child = (t.to(seed_xy.device) for t in traversals)
+    K, D, M = edge.shape
     N = seed_xy.shape[0]
-    kpts = seed_xy.new_zeros((N, K, 2))
+    # slot K is scratch space for the padding entries of each level
+    kpts = seed_xy.new_zeros((N, K + 1, 2))
     rows = torch.arange(N, device=seed_xy.device)
     kpts[rows, seed_kpt] = seed_xy
     fallback = heatmaps is not None and long_offsets is not None
-    field = mid_offsets
-    if fallback:
-        if edge_sources is None:
-            raise ValueError('the long-range fallback needs edge_sources')
-        # one sampling per step reads the edge's offset and the probability
-        # of its source keypoint: (E, 3, H, W)
-        field = torch.cat(
-            [mid_offsets, heatmaps[edge_sources.to(heatmaps.device), None]],
-            dim=1)
     # nearest supported ancestor of every placed keypoint (itself if so)
-    anchor = seed_kpt[:, None].repeat(1, K)
-    for t in range(K - 1):
-        e = order_e[seed_kpt, t]
-        p = order_p[seed_kpt, t]
-        c = order_c[seed_kpt, t]
-        start = kpts[rows, p]
-        sample = bilinear_gather(field, e, start, stride)
-        child = start + sample[:, :2]
+    anchor = seed_kpt[:, None].repeat(1, K + 1)
+    n = rows[:, None].expand(N, M).reshape(-1)
+    H, W = mid_offsets.shape[-2:]
+    for d in range(D):
+        e = edge[seed_kpt, d].reshape(-1)
+        p = parent[seed_kpt, d].reshape(-1)
+        c = child[seed_kpt, d].reshape(-1)
+        start = kpts[n, p]
+        # every lookup at the parent shares one set of bilinear weights
+        idx, w = bilinear_corners(start, stride, H, W)
+        placed = start + gather_corners(mid_offsets, e, idx, w)
         if fallback:
-            supported = sample[:, 2] >= support_threshold
-            a = torch.where(supported, p, anchor[rows, p])
-            a_xy = kpts[rows, a]
-            via_long = a_xy + bilinear_gather(long_offsets, c, a_xy, stride)
-            child = torch.where(supported[:, None], child, via_long)
-            anchor[rows, c] = torch.where(supported, c, a)
-        kpts[rows, c] = child
-    return kpts
+            real_p, real_c = p.clamp(max=K - 1), c.clamp(max=K - 1)
+            prob = gather_corners(heatmaps[:, None], real_p, idx, w)[:, 0]
+            supported = prob >= support_threshold
+            # children of an absent parent: long-range from its anchor
+            a = anchor[n, p]
+            a_xy = kpts[n, a]
+            a_idx, a_w = bilinear_corners(a_xy, stride, H, W)
+            via_long = a_xy + gather_corners(long_offsets, real_c, a_idx,
+                                             a_w)
+            placed = torch.where(supported[:, None], placed, via_long)
+            anchor[n, c] = torch.where(supported, c, a)
+        kpts[n, c] = placed
+    return kpts[:, :K]
 
 
 def greedy_select(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,

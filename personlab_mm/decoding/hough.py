@@ -90,6 +90,11 @@ def find_peaks(hough: Tensor,
     refined to the centre of mass of that neighbourhood, which recovers the
     exact point where bilinear votes were cast.
 
+    Votes are sparse, so only cells holding at least ``threshold / 9`` (the
+    least a peak with that mass can hold) are examined, each against its
+    eight neighbours: the cost follows the number of such cells, not the
+    size of the maps.
+
     Args:
         hough (Tensor): (K, Hh, Wh) Hough maps.
         threshold (float): Minimum local mass (paper: 0.01).
@@ -101,25 +106,27 @@ def find_peaks(hough: Tensor,
         ``xy`` (N, 2) in input pixels, sorted by descending score.
     """
     K, Hh, Wh = hough.shape
-    mass = local_mass(hough)
-    is_max = hough == F.max_pool2d(hough[None], 3, stride=1, padding=1)[0]
-    k, iy, ix = torch.nonzero(is_max & (hough > 0) & (mass >= threshold),
+    k, iy, ix = torch.nonzero(hough >= max(threshold / 9., 1e-12),
                               as_tuple=True)
-    scores = mass[k, iy, ix]
-    if scores.numel() > max_peaks:
-        scores, top = scores.topk(max_peaks)
-        k, iy, ix = k[top], iy[top], ix[top]
-    else:
-        scores, order = scores.sort(descending=True)
-        k, iy, ix = k[order], iy[order], ix[order]
-    # centre of mass of the 3x3 neighbourhood
-    padded = F.pad(hough, (1, 1, 1, 1))
     d = torch.arange(-1, 2, device=hough.device)
-    wy = iy[:, None, None] + d[None, :, None] + 1
-    wx = ix[:, None, None] + d[None, None, :] + 1
-    win = padded[k[:, None, None], wy, wx]  # (N, 3, 3)
+    wy = iy[:, None, None] + d[None, :, None]  # (N, 3, 1)
+    wx = ix[:, None, None] + d[None, None, :]  # (N, 1, 3)
+    inside = (wy >= 0) & (wy < Hh) & (wx >= 0) & (wx < Wh)
+    win = hough[k[:, None, None], wy.clamp(0, Hh - 1),
+                wx.clamp(0, Wh - 1)] * inside  # (N, 3, 3)
+    centre = hough[k, iy, ix]
+    mass = win.sum(dim=(1, 2))
+    keep = (centre >= win.amax(dim=(1, 2))) & (mass >= threshold)
+    k, iy, ix, win, mass = k[keep], iy[keep], ix[keep], win[keep], mass[keep]
+    if mass.numel() > max_peaks:
+        scores, order = mass.topk(max_peaks)
+    else:
+        scores, order = mass.sort(descending=True)
+    k, iy, ix, win = k[order], iy[order], ix[order], win[order]
+    # centre of mass of the 3x3 neighbourhood
     total = win.sum(dim=(1, 2)).clamp(min=1e-12)
-    cx = ix.to(hough.dtype) + (win.sum(1) * d.to(hough.dtype)).sum(1) / total
-    cy = iy.to(hough.dtype) + (win.sum(2) * d.to(hough.dtype)).sum(1) / total
+    dd = d.to(hough.dtype)
+    cx = ix.to(hough.dtype) + (win.sum(1) * dd).sum(1) / total
+    cy = iy.to(hough.dtype) + (win.sum(2) * dd).sum(1) / total
     xy = torch.stack([cx, cy], dim=1) * hough_stride
     return scores, k, xy

@@ -1,13 +1,14 @@
 """Training-target transform for PersonLab."""
 from typing import Dict, List, Optional, Tuple
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
 from ...structures import COCO_IMPUTATION_TEMPLATE
 from ...utils.registry import build_in_mmpose_scope
-from .rasterize import SegmentationError, rasterize_segmentation
+from .rasterize import SegmentationError, rasterize_segmentation_crop
 
 
 def input_to_grid_affine(warp_mat: Optional[np.ndarray],
@@ -120,56 +121,83 @@ class GeneratePersonLabTargets(BaseTransform):
         return transform
 
     def _rasterize_people(self, results: Dict, anns: List[dict],
-                          affine: np.ndarray) -> np.ndarray:
-        """Masks of the annotations on a grid ``supersample`` times finer.
+                          affine: np.ndarray, is_crowd: np.ndarray
+                          ) -> Tuple[np.ndarray, ...]:
+        """Coverage maps of the annotations on the output grid.
 
-        Sub-cell ``(fy, fx)`` samples the point ``((fx + 0.5) / n - 0.5,
+        Each mask is rasterised on a grid ``supersample`` times finer
+        (sub-cell ``(fy, fx)`` samples the point ``((fx + 0.5) / n - 0.5,
         (fy + 0.5) / n - 0.5)`` of the output grid, so the ``n x n``
-        sub-cells of a cell spread evenly over its area.
+        sub-cells of a cell spread evenly over its area) and pooled right
+        away, so memory does not grow with the number of people.
 
         Returns:
-            np.ndarray: (N, n H, n W) bool.
+            tuple: per-annotation coverage (N, H, W) float32, union coverage
+            of the non-crowd people and of the crowds (H, W), and each
+            annotation's mask box in input pixels (N, 4) as ``x0, y0, x1,
+            y1`` (NaN for an empty mask).
         """
         W, H = self.encoder.heatmap_size
-        n = self.supersample
-        fine = np.array([[n, 0., (n - 1) / 2.], [0., n, (n - 1) / 2.]]) @ \
+        n, s = self.supersample, self.encoder.output_stride
+        fine_affine = np.array([[n, 0., (n - 1) / 2.],
+                                [0., n, (n - 1) / 2.]]) @ \
             np.vstack([affine, [0., 0., 1.]])
         image_hw = tuple(int(v) for v in results['ori_shape'][:2])
-        masks = np.zeros((len(anns), n * H, n * W), dtype=bool)
+        coverage = np.zeros((len(anns), H, W), dtype=np.float32)
+        unions = np.zeros((2, n * H, n * W), dtype=bool)  # people, crowds
+        boxes = np.full((len(anns), 4), np.nan, dtype=np.float32)
         for i, ann in enumerate(anns):
             try:
-                masks[i] = rasterize_segmentation(
-                    ann.get('segmentation'), image_hw, fine, (n * W, n * H))
+                fine, (fx, fy) = rasterize_segmentation_crop(
+                    ann.get('segmentation'), image_hw, fine_affine,
+                    (n * W, n * H), align=n)
             except SegmentationError as e:
                 raise SegmentationError(
                     f"{results.get('img_path', '<unknown image>')}: "
                     f"annotation id {ann.get('id')}: bad segmentation: {e}"
                 ) from e
-        return masks
+            cols, rows = fine.any(axis=0), fine.any(axis=1)
+            if not cols.any():
+                continue
+            fh, fw = fine.shape
+            unions[int(is_crowd[i]), fy:fy + fh, fx:fx + fw] |= fine
+            coverage[i, fy // n:(fy + fh) // n,
+                     fx // n:(fx + fw) // n] = self._coverage(fine)
+            lo = np.array([fx + cols.argmax(), fy + rows.argmax()],
+                          np.float32)
+            hi = np.array([fx + fw - 1 - cols[::-1].argmax(),
+                           fy + fh - 1 - rows[::-1].argmax()], np.float32)
+            # sub-cell index -> input pixels
+            boxes[i] = np.concatenate([((lo + .5) / n - .5) * s,
+                                       ((hi + .5) / n - .5) * s])
+        return (coverage, self._coverage(unions[0]),
+                self._coverage(unions[1]), boxes)
 
     def _coverage(self, fine: np.ndarray) -> np.ndarray:
-        """(..., n H, n W) bool -> (..., H, W) fraction of each cell."""
+        """(n H, n W) bool -> (H, W) fraction of each cell covered."""
         n = self.supersample
-        *lead, fh, fw = fine.shape
-        blocks = fine.reshape(*lead, fh // n, n, fw // n, n)
-        return blocks.mean(axis=(-3, -1), dtype=np.float32)
+        if n == 1:
+            return fine.astype(np.float32)
+        return cv2.resize(
+            fine.astype(np.float32), (fine.shape[1] // n, fine.shape[0] // n),
+            interpolation=cv2.INTER_AREA)
 
     def _impute(self, keypoints: np.ndarray, visible: np.ndarray,
-                fine: np.ndarray) -> None:
+                boxes: np.ndarray) -> None:
         """Template keypoints for people with a mask but too few labelled
-        keypoints, in place (paper Sec. 3.3; geometric stand-in)."""
-        n, s = self.supersample, self.encoder.output_stride
+        keypoints, in place (paper Sec. 3.3; geometric stand-in).
+
+        Args:
+            keypoints (np.ndarray): (N, K, 2).
+            visible (np.ndarray): (N, K).
+            boxes (np.ndarray): (N, 4) mask boxes, NaN where empty.
+        """
         need = (visible > 0).sum(axis=1) < self.encoder.min_keypoints
+        need &= np.isfinite(boxes).all(axis=1)
         template = np.asarray(COCO_IMPUTATION_TEMPLATE, dtype=np.float32)
-        for i in np.nonzero(need & fine.any(axis=(1, 2)))[0]:
-            ys, xs = np.nonzero(fine[i].any(axis=1)), np.nonzero(
-                fine[i].any(axis=0))
-            lo = np.array([xs[0].min(), ys[0].min()], dtype=np.float32)
-            hi = np.array([xs[0].max(), ys[0].max()], dtype=np.float32)
-            # sub-cell index -> input pixels
-            lo, hi = ((lo + .5) / n - .5) * s, ((hi + .5) / n - .5) * s
-            keypoints[i] = lo + template * (hi - lo)
-            visible[i] = 1.
+        lo, hi = boxes[need, None, :2], boxes[need, None, 2:]
+        keypoints[need] = lo + template[None] * (hi - lo)
+        visible[need] = 1.
 
     def transform(self, results: Dict) -> Dict:
         """Add the PersonLab targets to ``results``."""
@@ -212,17 +240,17 @@ class GeneratePersonLabTargets(BaseTransform):
         is_crowd = np.array([bool(a.get('iscrowd', 0)) for a in anns],
                             dtype=bool)
         people = ~is_crowd
-        fine = self._rasterize_people(results, anns, affine)
+        coverage, segmentation, crowd, boxes = self._rasterize_people(
+            results, anns, affine, is_crowd)
+        keypoints, visible = keypoints[people], visible[people]
         if self.impute_keypoints:
-            kp, vis = keypoints[people], visible[people]
-            self._impute(kp, vis, fine[people])
-            keypoints[people], visible[people] = kp, vis
+            self._impute(keypoints, visible, boxes[people])
         encoded = self.encoder.encode(
-            keypoints=keypoints[people],
-            keypoints_visible=visible[people],
-            person_masks=self._coverage(fine[people]),
-            crowd_mask=self._coverage(fine[is_crowd].any(axis=0)),
-            segmentation=self._coverage(fine[people].any(axis=0)))
+            keypoints=keypoints,
+            keypoints_visible=visible,
+            person_masks=coverage[people],
+            crowd_mask=crowd,
+            segmentation=segmentation)
         results.update(encoded)
         results['field_mapping_table'] = self.encoder.field_mapping_table
         return results

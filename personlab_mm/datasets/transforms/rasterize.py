@@ -3,13 +3,13 @@
 The network sees an affine-warped (and possibly flipped) crop of the image,
 and PersonLab's targets live on the strided output grid. Instead of decoding
 every mask at full image size and warping it twice, polygons are mapped
-straight onto the target grid and each grid cell is tested at its centre
-(even-odd rule), only inside the polygon's bounding box; RLE masks, which
-have no geometry to map, are decoded and sampled at the cell centres
-(nearest neighbour). Both therefore answer the same question: "is the image
-point under this cell's centre inside the person?" (Filling polygons with
-``cv2.fillPoly`` would instead mark every cell the outline touches, which
-at stride 16 inflates a person's mask by half.)
+straight onto the target grid and rasterised there by pycocotools (COCO's
+own rule: a cell is in when its centre is), only inside the polygon's
+bounding box; RLE masks, which have no geometry to map, are decoded and
+sampled at the cell centres (nearest neighbour). Both therefore answer the
+same question: "is the image point under this cell's centre inside the
+person?" (``cv2.fillPoly`` would instead mark every cell the outline
+touches, which at stride 16 inflates a person's mask by half.)
 
 Coordinates follow OpenCV / MMPose: integer coordinates are pixel centres
 (and COCO keypoints are pixel indices). COCO *polygons* use the continuous
@@ -54,6 +54,99 @@ def _as_rle(segmentation: dict, image_hw: Tuple[int, int]) -> dict:
         f'RLE counts must be a list, str or bytes, got {type(counts)}')
 
 
+def _parse(segmentation: Any, image_hw: Tuple[int, int]):
+    """``('rle', rle)``, ``('polygons', [(V, 2) arrays])`` or ``None``.
+
+    Polygon vertices come back in the pixel-centre frame (COCO's minus half
+    a pixel); degenerate polygons (fewer than 3 points) are dropped.
+    """
+    if segmentation is None or (isinstance(segmentation, (list, tuple))
+                                and len(segmentation) == 0):
+        return None
+    if isinstance(segmentation, dict):
+        return 'rle', _as_rle(segmentation, image_hw)
+    if not isinstance(segmentation, (list, tuple)):
+        raise SegmentationError(
+            'segmentation must be a list of polygons or an RLE dict, got '
+            f'{type(segmentation).__name__}')
+    polygons = []
+    for poly in segmentation:
+        try:
+            pts = np.asarray(poly, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as e:
+            raise SegmentationError(f'polygon is not a list of numbers: '
+                                    f'{str(poly)[:80]}') from e
+        if pts.size % 2:
+            raise SegmentationError(
+                f'polygon has an odd number of coordinates ({pts.size})')
+        if pts.size < 6 or not np.isfinite(pts).all():
+            continue  # degenerate (fewer than 3 points): covers no area
+        polygons.append(pts.reshape(-1, 2) - 0.5)
+    return ('polygons', polygons) if polygons else None
+
+
+def rasterize_segmentation_crop(
+        segmentation: Any,
+        image_hw: Tuple[int, int],
+        affine: np.ndarray,
+        out_wh: Tuple[int, int],
+        align: int = 1) -> Tuple[np.ndarray, Tuple[int, int]]:
+    """Rasterise one COCO segmentation on a warped grid, only around it.
+
+    The work is proportional to the area the mask covers on the output
+    grid, not to the grid.
+
+    Args:
+        segmentation: As in :func:`rasterize_segmentation`.
+        image_hw (Tuple[int, int]): Original image size ``(h, w)``.
+        affine (np.ndarray): (2, 3) map from image pixels to output cells.
+        out_wh (Tuple[int, int]): Output grid ``(W, H)``.
+        align (int): Crop origin and size are multiples of ``align``
+            (``W`` and ``H`` must be too).
+
+    Returns:
+        tuple: the (h, w) bool crop and its origin ``(x0, y0)`` on the grid;
+        an empty crop when nothing falls on the grid.
+    """
+    W, H = int(out_wh[0]), int(out_wh[1])
+    affine = np.asarray(affine, dtype=np.float64).reshape(2, 3)
+    parsed = _parse(segmentation, image_hw)
+    empty = np.zeros((0, 0), dtype=bool), (0, 0)
+    if parsed is None:
+        return empty
+    kind, data = parsed
+    if kind == 'rle':
+        x, y, w, h = mask_utils.toBbox(data)
+        if w <= 0 or h <= 0:
+            return empty
+        corners = np.array([[x, y], [x + w - 1, y], [x, y + h - 1],
+                            [x + w - 1, y + h - 1]])
+    else:
+        corners = np.concatenate(data)
+    mapped = corners @ affine[:, :2].T + affine[:, 2]
+    lo = np.floor(mapped.min(axis=0)) - 1
+    hi = np.ceil(mapped.max(axis=0)) + 1
+    x0 = max(int(lo[0] // align * align), 0)
+    y0 = max(int(lo[1] // align * align), 0)
+    x1 = min(int((hi[0] // align + 1) * align), W)
+    y1 = min(int((hi[1] // align + 1) * align), H)
+    if x0 >= x1 or y0 >= y1:
+        return empty
+    crop_affine = affine - np.array([[0., 0., x0], [0., 0., y0]])
+    if kind == 'rle':
+        warped = cv2.warpAffine(
+            mask_utils.decode(data), crop_affine, (x1 - x0, y1 - y0),
+            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0)
+        return warped > 0, (x0, y0)
+    # pycocotools rasterises in COCO's frame: back by half a cell
+    polys = [(pts @ crop_affine[:, :2].T + crop_affine[:, 2] + 0.5).ravel()
+             for pts in data]
+    rles = mask_utils.frPyObjects([p.tolist() for p in polys], y1 - y0,
+                                  x1 - x0)
+    return mask_utils.decode(mask_utils.merge(rles)) > 0, (x0, y0)
+
+
 def rasterize_segmentation(segmentation: Any, image_hw: Tuple[int, int],
                            affine: np.ndarray,
                            out_wh: Tuple[int, int]) -> np.ndarray:
@@ -77,74 +170,8 @@ def rasterize_segmentation(segmentation: Any, image_hw: Tuple[int, int],
             polygon, non-numeric coordinates).
     """
     W, H = int(out_wh[0]), int(out_wh[1])
-    mask = np.zeros((H, W), dtype=np.uint8)
-    affine = np.asarray(affine, dtype=np.float64).reshape(2, 3)
-    if segmentation is None or (isinstance(segmentation, (list, tuple))
-                                and len(segmentation) == 0):
-        return mask.astype(bool)
-
-    if isinstance(segmentation, dict):
-        rle = _as_rle(segmentation, image_hw)
-        full = mask_utils.decode(rle)
-        warped = cv2.warpAffine(
-            full, affine, (W, H), flags=cv2.INTER_NEAREST,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return warped > 0
-
-    if not isinstance(segmentation, (list, tuple)):
-        raise SegmentationError(
-            'segmentation must be a list of polygons or an RLE dict, got '
-            f'{type(segmentation).__name__}')
-    for poly in segmentation:
-        try:
-            pts = np.asarray(poly, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as e:
-            raise SegmentationError(f'polygon is not a list of numbers: '
-                                    f'{str(poly)[:80]}') from e
-        if pts.size % 2:
-            raise SegmentationError(
-                f'polygon has an odd number of coordinates ({pts.size})')
-        if pts.size < 6 or not np.isfinite(pts).all():
-            continue  # degenerate (fewer than 3 points): covers no area
-        pts = (pts.reshape(-1, 2) - 0.5) @ affine[:, :2].T + affine[:, 2]
-        _fill_polygon(mask, pts)
-    return mask.astype(bool)
-
-
-def _fill_polygon(mask: np.ndarray, pts: np.ndarray) -> None:
-    """Set the cells of ``mask`` whose centres lie inside ``pts``.
-
-    Args:
-        mask (np.ndarray): (H, W) uint8, updated in place (union, so the
-            several polygons of one COCO segmentation add up).
-        pts (np.ndarray): (V, 2) polygon vertices in cell coordinates.
-    """
-    H, W = mask.shape
-    x0 = max(int(np.ceil(pts[:, 0].min())), 0)
-    x1 = min(int(np.floor(pts[:, 0].max())), W - 1)
-    y0 = max(int(np.ceil(pts[:, 1].min())), 0)
-    y1 = min(int(np.floor(pts[:, 1].max())), H - 1)
-    if x0 > x1 or y0 > y1:
-        return
-    xs = np.arange(x0, x1 + 1, dtype=np.float64)
-    ys = np.arange(y0, y1 + 1, dtype=np.float64)
-    # even-odd rule: a cell is inside when an odd number of polygon edges
-    # cross the row to its right
-    ax, ay = pts[:, 0], pts[:, 1]
-    bx, by = np.roll(ax, -1), np.roll(ay, -1)
-    spans = (ay[None, :] > ys[:, None]) != (by[None, :] > ys[:, None])
-    with np.errstate(divide='ignore', invalid='ignore'):
-        t = (ys[:, None] - ay[None, :]) / (by - ay)[None, :]
-        cross = ax[None, :] + t * (bx - ax)[None, :]  # (rows, V)
-    # Count crossings right of each cell with one flat searchsorted: clip
-    # to [x0 - 1, x1 + 1] (the same counts), park non-crossing edges at
-    # x0 - 1 and shift row r by r * period so rows stay sorted.
-    rows, V = cross.shape
-    cross = np.clip(np.where(spans, cross, x0 - 1.), x0 - 1., x1 + 1.)
-    period = (x1 - x0) + 3.
-    flat = np.sort(cross, axis=1) + (np.arange(rows) * period)[:, None]
-    query = xs[None, :] + (np.arange(rows) * period)[:, None]
-    right = (np.arange(1, rows + 1) * V)[:, None] - np.searchsorted(
-        flat.ravel(), query, side='right')
-    inside = right % 2 == 1
-    mask[y0:y1 + 1, x0:x1 + 1] |= inside.astype(np.uint8)
+    mask = np.zeros((H, W), dtype=bool)
+    crop, (x0, y0) = rasterize_segmentation_crop(segmentation, image_hw,
+                                                 affine, out_wh)
+    mask[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+    return mask

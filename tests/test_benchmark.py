@@ -1,0 +1,33 @@
+"""tools/benchmark.py runs and ends with its JSON line (tiny settings)."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_benchmark_targets_and_decode_sections(tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--sections', 'targets',
+        'decode', '--device', 'cpu', '--people', '1', '3',
+        '--target-people', '2', '--repeats', '1', '--out',
+        str(out)
+    ], cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == json.loads(out.read_text())
+    assert report['machine']['device'] == 'cpu'
+    assert report['targets']['2']['target_step_img_per_s'] > 0
+    decode = report['decode']['cpu']
+    assert decode['1']['people_found'] == 1
+    assert decode['3']['people_found'] == 3
+    for stage in ('hough_ms', 'peaks_ms', 'grouping_ms', 'scoring_ms',
+                  'masks_ms'):
+        assert decode['3'][stage] >= 0

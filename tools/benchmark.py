@@ -1,0 +1,380 @@
+"""Speed of PersonLab's parts, each next to what it is compared with.
+
+Three sections, all on synthetic scenes with an exact number of people
+(``personlab_mm.datasets.synthetic.make_scene``):
+
+- ``targets``: images/s on ONE CPU core (torch and OpenCV single-threaded)
+  for the full training pipeline (load, random affine to 801x801, flip,
+  targets at output stride 8, packing) and for the target step alone, with
+  1, 10 and 30 people;
+- ``decode``: milliseconds per image at a longest side of 1401 px, output
+  stride 8, from the maps a perfect network would output (so the number of
+  people is exact), split by stage, on the CPU and (if present) on CUDA;
+- ``model``: ``r101_coco.py`` training step (batch 8, 801x801, output
+  stride 16, bf16 autocast and channels_last on CUDA) and end-to-end
+  inference (image in, people with masks out, batch 1, 1401 px, output
+  stride 8), each next to the same measurement of the backbone alone.
+
+    python tools/benchmark.py                      # all sections, cuda if any
+    python tools/benchmark.py --sections targets decode --device cpu
+
+Prints a table per section and, as the last line, one JSON object with
+every number and the machine it ran on.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List
+
+import cv2
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+R101 = osp.join(REPO, 'configs', 'personlab', 'r101_coco.py')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sections', nargs='+',
+                        default=['targets', 'decode', 'model'],
+                        choices=['targets', 'decode', 'model'])
+    parser.add_argument('--device', default='auto',
+                        choices=['auto', 'cpu', 'cuda'],
+                        help='device of the model section and the extra '
+                        'decode device (decoding is always timed on the CPU '
+                        'too)')
+    parser.add_argument('--people', nargs='+', type=int,
+                        default=[1, 5, 10, 30, 60],
+                        help='people per image for the decode section')
+    parser.add_argument('--target-people', nargs='+', type=int,
+                        default=[1, 10, 30])
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--config', default=R101,
+                        help='model of the model section (default: '
+                        'r101_coco.py)')
+    parser.add_argument('--out', help='also write the JSON to this file')
+    return parser.parse_args(argv)
+
+
+def timed(fn: Callable, repeats: int, warmup: int = 2,
+          sync: Callable = lambda: None) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def machine_info(device: str) -> dict:
+    info = dict(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(),
+        device=device)
+    if device == 'cuda':
+        info['gpu'] = torch.cuda.get_device_name(0)
+    return info
+
+
+def load_cfg(path: str = R101):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import personlab_mm  # noqa: F401
+    cfg = Config.fromfile(path)
+    init_default_scope('mmpose')
+    return cfg
+
+
+def scene_dataset(num_people: int, image_size, pipeline, tmp: str):
+    """A one-image mmpose CocoDataset (bottom-up) over a synthetic scene."""
+    from mmpose.registry import DATASETS
+
+    from personlab_mm.datasets.synthetic import (COCO_KEYPOINT_NAMES,
+                                                 COCO_SKELETON_1BASED,
+                                                 make_scene)
+    img, anns = make_scene(num_people, image_size, seed=num_people)
+    name = f'scene_{num_people}.jpg'
+    cv2.imwrite(osp.join(tmp, name), img)
+    ann_file = osp.join(tmp, f'scene_{num_people}.json')
+    with open(ann_file, 'w') as f:
+        json.dump(
+            dict(
+                images=[
+                    dict(id=1, file_name=name, width=img.shape[1],
+                         height=img.shape[0])
+                ],
+                annotations=anns,
+                categories=[
+                    dict(id=1, name='person',
+                         keypoints=list(COCO_KEYPOINT_NAMES),
+                         skeleton=COCO_SKELETON_1BASED)
+                ]), f)
+    return DATASETS.build(
+        dict(type='CocoDataset', data_root='', ann_file=ann_file,
+             data_mode='bottomup', data_prefix=dict(img=tmp + '/'),
+             pipeline=pipeline, test_mode=False))
+
+
+# ------------------------------------------------------------------ targets
+def bench_targets(cfg, people: List[int], repeats: int) -> Dict:
+    """Images/s on one core: full training pipeline and target step."""
+    from mmengine.dataset import Compose
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    codec = dict(cfg.codec, output_stride=8)
+    pipeline = []
+    for step in cfg.train_pipeline:
+        step = dict(step)
+        if step['type'] == 'GeneratePersonLabTargets':
+            step['encoder'] = codec
+        pipeline.append(step)
+    target_index = [s['type'] for s in pipeline].index(
+        'GeneratePersonLabTargets')
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in people:
+            ds = scene_dataset(n, (640, 480), pipeline, tmp)
+            full_ms = timed(lambda: ds[0], repeats)
+            info = ds.get_data_info(0)
+            before = Compose(pipeline[:target_index])(info)
+            target = Compose(pipeline[target_index:target_index + 1])
+            step_ms = timed(lambda: target(dict(before)), repeats)
+            results[n] = dict(
+                full_pipeline_img_per_s=round(1e3 / full_ms, 1),
+                target_step_img_per_s=round(1e3 / step_ms, 1),
+                full_pipeline_ms=round(full_ms, 2),
+                target_step_ms=round(step_ms, 2))
+    torch.set_num_threads(os.cpu_count() or 1)
+    return results
+
+
+# ------------------------------------------------------------------- decode
+def bench_decode(cfg, people: List[int], devices: List[str],
+                 repeats: int) -> Dict:
+    """Per-stage decoding time at 1401 px, stride 8, perfect maps."""
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+
+    from personlab_mm.datasets.synthetic import make_scene
+    from personlab_mm.datasets.transforms import PersonLabResize
+    from personlab_mm.decoding import PersonLabMaps
+    from personlab_mm.evaluation import perfect_maps
+    from personlab_mm.models.pose_estimators import image_to_input_affine
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).eval()
+    codec = model.head.decoder
+    results = {}
+    for device in devices:
+        model.to(device)
+        sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+        per_device = {}
+        for n in people:
+            img, anns = make_scene(n, (1280, 960), seed=n)
+            res = PersonLabResize(1401, 8)(
+                dict(img=img, img_shape=img.shape[:2]))
+            meta = dict(
+                ori_shape=img.shape[:2], input_size=res['input_size'],
+                input_center=res['input_center'],
+                input_scale=res['input_scale'], raw_ann_info=anns,
+                img_path=f'scene_{n}')
+            in_h, in_w = res['img'].shape[:2]
+            maps = perfect_maps(codec, meta, image_to_input_affine(meta),
+                                (in_h, in_w), 8, device,
+                                dict(impute_keypoints=True))
+            batched = PersonLabMaps(*(t[None] for t in maps[:5]), 8.)
+            stages: Dict[str, List[float]] = {}
+            # what a test pipeline gives the model (no annotations)
+            test_meta = {k: meta[k] for k in ('ori_shape', 'input_size',
+                                              'input_center', 'input_scale')}
+
+            def run():
+                sample = PoseDataSample(metainfo=test_meta)
+                t: Dict[str, float] = {}
+                model.decode_maps(batched, [sample], (in_h, in_w), t)
+                return sample, t
+
+            for _ in range(2):
+                run()
+            totals = []
+            for _ in range(repeats):
+                sync()
+                start = time.perf_counter()
+                sample, t = run()
+                sync()
+                totals.append((time.perf_counter() - start) * 1e3)
+                for k, v in t.items():
+                    stages.setdefault(k, []).append(v)
+            per_device[n] = dict(
+                total_ms=round(statistics.median(totals), 2),
+                people_found=int(len(sample.pred_instances.keypoints)),
+                **{
+                    f'{k}_ms': round(statistics.median(v), 2)
+                    for k, v in stages.items()
+                })
+        results[device] = per_device
+    return results
+
+
+# -------------------------------------------------------------------- model
+def _train_batch(cfg, batch: int, device: str):
+    """A batch of training samples (10 people each) through the config's
+    training pipeline (r101_coco.py: 801x801, stride 16)."""
+    from mmengine.dataset import pseudo_collate
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = scene_dataset(10, (640, 480), cfg.train_pipeline, tmp)
+        samples = [ds[0] for _ in range(batch)]
+    return pseudo_collate(samples)
+
+
+def bench_model(cfg, device: str, repeats: int) -> Dict:
+    """Training step and end-to-end inference, model vs backbone alone."""
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+
+    from personlab_mm.datasets.synthetic import make_scene
+    from personlab_mm.datasets.transforms import PersonLabResize
+    cuda = device == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    fmt = torch.channels_last if cuda else torch.contiguous_format
+    amp = dict(device_type='cuda', dtype=torch.bfloat16, enabled=cuda)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    model = model.to(memory_format=fmt)
+    batch = 8
+    data = model.data_preprocessor(_train_batch(cfg, batch, device), True)
+    inputs = data['inputs'].to(memory_format=fmt)
+    samples = data['data_samples']
+    optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    model.train()
+
+    def train_step():
+        with torch.autocast(**amp):
+            losses = model.loss(inputs, samples)
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+
+    def backbone_step():
+        with torch.autocast(**amp):
+            feats = model.backbone(inputs)
+        sum(f.float().mean() for f in feats).backward()
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+
+    reps = repeats if cuda else 2
+    train_ms = timed(train_step, reps, 1, sync)
+    backbone_train_ms = timed(backbone_step, reps, 1, sync)
+
+    # inference: image in, people with masks out
+    model.eval()
+    img, _ = make_scene(10, (640, 480), seed=3)
+    resize = PersonLabResize(1401, 8)
+
+    def infer():
+        res = resize(dict(img=img, img_shape=img.shape[:2]))
+        meta = dict(ori_shape=img.shape[:2], input_size=res['input_size'],
+                    input_center=res['input_center'],
+                    input_scale=res['input_scale'])
+        x = torch.from_numpy(res['img']).to(device).permute(2, 0, 1)
+        batch_data = model.data_preprocessor(
+            dict(inputs=[x], data_samples=[PoseDataSample(metainfo=meta)]))
+        with torch.no_grad(), torch.autocast(**amp):
+            out = model.predict(
+                batch_data['inputs'].to(memory_format=fmt),
+                batch_data['data_samples'])
+        return out[0].pred_instances
+
+    res = resize(dict(img=img, img_shape=img.shape[:2]))
+    x_in = model.data_preprocessor(
+        dict(inputs=[torch.from_numpy(res['img']).permute(2, 0, 1)],
+             data_samples=[PoseDataSample()]))['inputs'].to(device)
+    x_in = x_in.to(memory_format=fmt)
+
+    def backbone_infer():
+        from personlab_mm.models.utils.atrous import resnet_output_stride_as
+        with torch.no_grad(), torch.autocast(**amp), \
+                resnet_output_stride_as(model.backbone, 8):
+            model.backbone(x_in)
+
+    infer_ms = timed(infer, reps, 2, sync)
+    people = len(infer().keypoints)
+    backbone_infer_ms = timed(backbone_infer, reps, 2, sync)
+    return dict(
+        train_img_per_s=round(batch * 1e3 / train_ms, 2),
+        backbone_train_img_per_s=round(batch * 1e3 / backbone_train_ms, 2),
+        train_ratio=round(backbone_train_ms / train_ms, 3),
+        infer_ms=round(infer_ms, 2),
+        backbone_infer_ms=round(backbone_infer_ms, 2),
+        infer_people=people,
+        input_hw=list(x_in.shape[-2:]),
+        train_input_hw=list(inputs.shape[-2:]),
+        train_output_stride=int(model.head.output_stride),
+        amp='bf16 autocast + channels_last' if cuda else 'fp32')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = args.device
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cuda' and not torch.cuda.is_available():
+        sys.exit('--device cuda: no CUDA device here')
+    cfg = load_cfg()
+    report = dict(machine=machine_info(device))
+    if 'targets' in args.sections:
+        report['targets'] = bench_targets(cfg, args.target_people,
+                                          args.repeats)
+        print('\ntarget generation, one CPU core, 801x801, stride 8')
+        print(f"{'people':>7} {'pipeline img/s':>15} {'targets img/s':>14}")
+        for n, r in report['targets'].items():
+            print(f"{n:>7} {r['full_pipeline_img_per_s']:>15} "
+                  f"{r['target_step_img_per_s']:>14}")
+    if 'decode' in args.sections:
+        devices = ['cpu'] + (['cuda'] if device == 'cuda' else [])
+        report['decode'] = bench_decode(load_cfg(), args.people, devices,
+                                        args.repeats)
+        for dev, rows in report['decode'].items():
+            print(f'\ndecoding on {dev}, 1401 px, stride 8 (ms per image)')
+            keys = [k for k in next(iter(rows.values())) if k.endswith('ms')]
+            print(f"{'people':>7} " + ' '.join(f'{k:>12}' for k in keys))
+            for n, r in rows.items():
+                print(f'{n:>7} ' + ' '.join(f'{r[k]:>12}' for k in keys))
+    if 'model' in args.sections:
+        report['model'] = bench_model(load_cfg(args.config), device,
+                                      args.repeats)
+        m = report['model']
+        m['config'] = osp.basename(args.config)
+        print(f'\n{m["config"]} on {device} ({m["amp"]})')
+        print(f"training step, batch 8, {m['train_input_hw']} px, stride "
+              f"{m['train_output_stride']}: "
+              f"{m['train_img_per_s']} img/s (backbone alone "
+              f"{m['backbone_train_img_per_s']} img/s, ratio "
+              f"{m['train_ratio']})")
+        print(f"inference, {m['input_hw']} px, stride 8, image in, people "
+              f"+ masks out: "
+              f"{m['infer_ms']} ms (backbone alone {m['backbone_infer_ms']} "
+              f"ms, {m['infer_people']} people)")
+    line = json.dumps(report)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(line + '\n')
+    print(line)
+
+
+if __name__ == '__main__':
+    main()
