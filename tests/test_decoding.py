@@ -6,12 +6,12 @@ import pytest
 import torch
 from mmpose.registry import KEYPOINT_CODECS
 
-from personlab_mm.decoding import (PersonLabMaps, assign_masks,
-                                   expected_oks_scores, find_peaks,
-                                   greedy_select, hough_grid_size,
+from personlab_mm.decoding import (assign_masks, expected_oks_scores,
+                                   find_peaks, greedy_select, hough_grid_size,
                                    hough_voting, oks_hard_nms, soft_nms)
-from personlab_mm.models.utils.tta import average, flip_back, rescale_to
-from personlab_mm.structures import COCO_FLIP_INDICES
+from personlab_mm.models.utils.tta import (average, batch, flip_back,
+                                           rescale_to, unbatch)
+from personlab_mm.structures import COCO_FLIP_INDICES, COCO_IMPUTATION_TEMPLATE
 
 IDENTITY = np.array([[1., 0., 0.], [0., 1., 0.]])
 
@@ -24,11 +24,7 @@ def _codec(size=(129, 129), stride=8, **kw):
 
 def _person(cx, cy, h):
     """A standing person of height h centred at (cx, cy): (17, 2)."""
-    t = np.array([(0.50, 0.08), (0.56, 0.05), (0.44, 0.05), (0.62, 0.07),
-                  (0.38, 0.07), (0.72, 0.20), (0.28, 0.20), (0.82, 0.37),
-                  (0.18, 0.37), (0.86, 0.52), (0.14, 0.52), (0.64, 0.52),
-                  (0.36, 0.52), (0.64, 0.75), (0.36, 0.75), (0.64, 0.96),
-                  (0.36, 0.96)])
+    t = np.array(COCO_IMPUTATION_TEMPLATE)
     return np.stack([cx + (t[:, 0] - 0.5) * h * 0.5,
                      cy + (t[:, 1] - 0.5) * h], axis=1).astype(np.float32)
 
@@ -195,16 +191,15 @@ def test_flip_back_restores_the_maps_and_people(device):
     plain, _ = _maps(codec, [a, b], device)
     flipped, _ = _maps(codec, [_flipped_person(a, 257),
                                _flipped_person(b, 257)], device)
-    batch = PersonLabMaps(*(t[None] for t in flipped[:5]), stride=8.)
-    back = flip_back(batch, 257, codec.flip_indices, codec.flip_edge_indices)
+    back = flip_back(batch([flipped]), 257, codec.flip_indices,
+                     codec.flip_edge_indices)
     for name in ('heatmaps', 'short_offsets', 'mid_offsets'):
         torch.testing.assert_close(
             getattr(back, name)[0], getattr(plain, name), atol=1e-4,
             rtol=0)
-    fused = average([PersonLabMaps(*(t[None] for t in plain[:5]), 8.),
-                     back], codec.edge_sources)
+    fused = average([batch([plain]), back], codec.edge_sources)
     single = codec.decode(plain)
-    both = codec.decode(PersonLabMaps(*(t[0] for t in fused[:5]), 8.))
+    both = codec.decode(unbatch(fused)[0])
     assert len(both['keypoints']) == len(single['keypoints']) == 2
     assert _match(both['keypoints'].cpu().numpy(), [a, b]) < 1e-2
 
@@ -216,11 +211,9 @@ def test_multiscale_maps_fuse_to_the_same_people(device):
     a, b = _person(100, 130, 180), _person(170, 120, 150)
     plain, _ = _maps(codec, [a, b], device)
     scaled, _ = _maps(codec_big, [a * f, b * f], device)
-    batch = PersonLabMaps(*(t[None] for t in scaled[:5]), stride=8.)
-    back = rescale_to(batch, (big, big), (size, size),
+    back = rescale_to(batch([scaled]), (big, big), (size, size),
                       plain.heatmaps.shape[-2:])
-    fused = average([PersonLabMaps(*(t[None] for t in plain[:5]), 8.),
-                     back], codec.edge_sources)
-    poses = codec.decode(PersonLabMaps(*(t[0] for t in fused[:5]), 8.))
+    fused = average([batch([plain]), back], codec.edge_sources)
+    poses = codec.decode(unbatch(fused)[0])
     assert len(poses['keypoints']) == 2
     assert _match(poses['keypoints'].cpu().numpy(), [a, b]) < 0.5

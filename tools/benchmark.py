@@ -171,9 +171,9 @@ def bench_decode(cfg, people: List[int], devices: List[str],
 
     from personlab_mm.datasets.synthetic import make_scene
     from personlab_mm.datasets.transforms import PersonLabResize
-    from personlab_mm.decoding import PersonLabMaps
     from personlab_mm.evaluation import perfect_maps
     from personlab_mm.models.pose_estimators import image_to_input_affine
+    from personlab_mm.models.utils.tta import batch
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
     codec = model.head.decoder
@@ -195,7 +195,7 @@ def bench_decode(cfg, people: List[int], devices: List[str],
             maps = perfect_maps(codec, meta, image_to_input_affine(meta),
                                 (in_h, in_w), 8, device,
                                 dict(impute_keypoints=True))
-            batched = PersonLabMaps(*(t[None] for t in maps[:5]), 8.)
+            batched = batch([maps])
             stages: Dict[str, List[float]] = {}
             # what a test pipeline gives the model (no annotations)
             test_meta = {k: meta[k] for k in ('ori_shape', 'input_size',

@@ -223,8 +223,7 @@ class PersonLabDecoder:
         if self.instance_nms == 'soft':
             scores, order = soft_nms(people, kscores, self.nms_radius)
         else:
-            scores = kscores.mean(dim=1) if len(people) else kscores.new_zeros(
-                0)
+            scores = kscores.mean(dim=1)
             order = oks_hard_nms(people, scores, scales, kappas,
                                  self.oks_nms_threshold)
         order = order[:self.max_people]

@@ -30,6 +30,7 @@ from mmpose.registry import DATASETS, MODELS
 import personlab_mm  # noqa: F401
 from personlab_mm.evaluation import perfect_maps
 from personlab_mm.models.pose_estimators import image_to_input_affine
+from personlab_mm.models.utils.tta import batch
 
 
 def parse_args(argv=None):
@@ -97,7 +98,7 @@ def main(argv=None):
                             image_to_input_affine(sample.metainfo),
                             (int(h), int(w)), test_stride, args.device,
                             target_cfg)
-        batched = type(maps)(*(t[None] for t in maps[:5]), stride=maps.stride)
+        batched = batch([maps])
         stages = {}
         with torch.no_grad():
             model.decode_maps(batched, [sample], input_hw=(int(h), int(w)),

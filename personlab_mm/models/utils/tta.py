@@ -22,6 +22,13 @@ def unbatch(maps: PersonLabMaps) -> List[PersonLabMaps]:
     ]
 
 
+def batch(maps: Sequence[PersonLabMaps]) -> PersonLabMaps:
+    """Stack per-image maps (same grid) into batched maps; the inverse of
+    :func:`unbatch`."""
+    return PersonLabMaps(*(torch.stack([m[i] for m in maps])
+                           for i in range(5)), stride=maps[0].stride)
+
+
 def average(maps: Sequence[PersonLabMaps],
             edge_sources: Sequence[int]) -> PersonLabMaps:
     """Fuse maps on the same grid.
