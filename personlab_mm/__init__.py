@@ -2,16 +2,18 @@
 
 ``custom_imports = dict(imports=['personlab_mm'], allow_failed_imports=False)``
 in any MMPose config makes the codec, target transform, head, losses,
-estimator and synthetic dataset available under ``default_scope='mmpose'``.
+estimator, synthetic dataset and visualizer available under
+``default_scope='mmpose'``. Inference on images: :mod:`personlab_mm.apis`.
 """
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 
 allow_mmengine_checkpoints()
 
-from . import (codecs, datasets, evaluation, models,  # noqa: E402,F401
-               structures)
+from . import (codecs, datasets, engine, evaluation, models,  # noqa: E402,F401
+               structures, visualization)
 
 __all__ = [
-    '__version__', 'codecs', 'datasets', 'evaluation', 'models', 'structures'
+    '__version__', 'codecs', 'datasets', 'engine', 'evaluation', 'models',
+    'structures', 'visualization'
 ]

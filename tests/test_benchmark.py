@@ -28,6 +28,7 @@ def test_benchmark_targets_and_decode_sections(tmp_path):
     decode = report['decode']['cpu']
     assert decode['1']['people_found'] == 1
     assert decode['3']['people_found'] == 3
+    assert decode['3']['warmup_s'] >= 0
     for stage in ('hough_ms', 'peaks_ms', 'grouping_ms', 'scoring_ms',
                   'masks_ms'):
         assert decode['3'][stage] >= 0

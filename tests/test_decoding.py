@@ -217,3 +217,115 @@ def test_multiscale_maps_fuse_to_the_same_people(device):
     poses = codec.decode(unbatch(fused)[0])
     assert len(poses['keypoints']) == 2
     assert _match(poses['keypoints'].cpu().numpy(), [a, b]) < 0.5
+
+
+# ------------------------------------------ fixed-shape (compile) path
+def _three_people(codec):
+    return [_person(70, 90, 110), _person(150, 100, 120),
+            _person(200, 160, 90)]
+
+
+def test_dense_hough_and_peaks_equal_the_sparse_ones(device):
+    from personlab_mm.decoding import find_peaks_dense, hough_voting_dense
+    codec = _codec(size=(257, 257))
+    maps, _ = _maps(codec, _three_people(codec), device)
+    args = (maps.heatmaps, maps.short_offsets, 8., 32., 4.,
+            hough_grid_size((257, 257), 4.))
+    sparse = hough_voting(*args)
+    dense = hough_voting_dense(*args)
+    torch.testing.assert_close(dense, sparse, atol=1e-6, rtol=0)
+    scores, kpt, xy = find_peaks(sparse, 0.01, 4., 1000)
+    d_scores, d_kpt, d_xy, valid = find_peaks_dense(sparse, 0.01, 4., 1000)
+    N = len(scores)
+    assert N > 3 * 17 and valid[:N].all() and not valid[N:].any()
+    # same order, ties included (by keypoint type, row, column)
+    assert torch.equal(d_kpt[:N], kpt) and torch.equal(d_scores[:N], scores)
+    assert torch.equal(d_xy[:N], xy)
+
+
+def test_peak_ties_are_broken_by_position():
+    hough = torch.zeros(2, 9, 9)
+    for k, y, x in ((1, 2, 2), (0, 6, 6), (0, 2, 6), (1, 6, 2)):
+        hough[k, y, x] = 0.5
+    _, kpt, xy = find_peaks(hough, 0.01, 1.)
+    assert kpt.tolist() == [0, 0, 1, 1]
+    assert xy.tolist() == [[6., 2.], [6., 6.], [2., 2.], [2., 6.]]
+
+
+@pytest.fixture
+def uncompiled(monkeypatch):
+    """The fixed-shape path without torch.compile (same math, no
+    compilation on the test machine)."""
+    import personlab_mm.decoding.decoder as decoder_module
+    monkeypatch.setattr(decoder_module, '_compile', lambda fn, mode: fn)
+
+
+@pytest.mark.parametrize('options', [
+    dict(),
+    dict(keypoint_score='hough'),
+    dict(instance_nms='oks'),
+    dict(long_range_fallback=False, max_people=2),
+])
+def test_fixed_shape_path_gives_the_same_people_and_masks(
+        device, uncompiled, options):
+    codec = _codec(size=(257, 257), decoder=options)
+    people = _three_people(codec)
+    maps, _ = _maps(codec, people, device)
+    affine = np.array([[1.3, 0.1, -5.], [-0.05, 1.2, 3.]])
+    results = []
+    for compile_ in (False, True):
+        codec.decoder.compile = compile_
+        poses = codec.decode(maps)
+        masks = codec.decode_masks(maps, poses, affine, (180, 200))
+        results.append((poses, masks))
+    (default, default_masks), (fixed, fixed_masks) = results
+    assert 0 < len(default['keypoints']) <= options.get('max_people', 20)
+    for key in default:
+        torch.testing.assert_close(fixed[key], default[key], atol=1e-5,
+                                   rtol=0)
+    assert torch.equal(fixed_masks, default_masks)
+    assert default_masks.any()
+
+
+def test_fixed_shape_path_with_nobody(device, uncompiled):
+    codec = _codec(decoder=dict(compile=True))
+    maps = codec.maps_from_encoded(
+        codec.encode(np.zeros((0, 17, 2)), np.zeros((0, 17))), device=device)
+    poses = codec.decode(maps)
+    assert poses['keypoints'].shape == (0, 17, 2)
+    assert codec.decode_masks(maps, poses, IDENTITY,
+                              (50, 60)).shape == (0, 50, 60)
+
+
+def test_compile_option():
+    codec = _codec(decoder=dict(compile='auto'))
+    assert not codec.decoder._static(torch.device('cpu'))
+    assert codec.decoder._static(torch.device('cuda'))
+    assert _codec(decoder=dict(compile=True)).decoder._static(
+        torch.device('cpu'))
+    with pytest.raises(ValueError, match='compile'):
+        _codec(decoder=dict(compile='yes'))
+
+
+def test_soft_nms_ignores_padding():
+    kp = torch.rand(4, 17, 2) * 100
+    ks = torch.rand(4, 17)
+    scores, order = soft_nms(kp, ks, 10.)
+    pad_kp = torch.cat([kp, kp[:1].expand(3, -1, -1)])
+    pad_ks = torch.cat([ks, torch.ones(3, 17)])
+    valid = torch.arange(7) < 4
+    p_scores, p_order = soft_nms(pad_kp, pad_ks, 10., valid)
+    assert torch.equal(p_order[:4], order)
+    torch.testing.assert_close(p_scores[:4], scores)
+    assert torch.isinf(p_scores[4:]).all()
+
+
+def test_greedy_accept_skips_dead_seeds_and_reads_transposed():
+    from personlab_mm.decoding import greedy_accept
+    blocked = np.zeros((4, 4), dtype=bool)
+    blocked[2, 0] = True  # seed 2 lies on the skeleton of seed 0
+    assert greedy_accept(blocked, 10) == [0, 1, 3]
+    assert greedy_accept(blocked.T, 10, transposed=True) == [0, 1, 3]
+    alive = np.array([False, True, True, True])
+    assert greedy_accept(blocked, 10, alive) == [1, 2, 3]
+    assert greedy_accept(blocked, 2) == [0, 1]

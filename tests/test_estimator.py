@@ -124,3 +124,53 @@ def test_head_predict_for_generic_bottomup_estimators():
     assert preds[0].keypoints.shape[1:] == (17, 2)
     flipped = head.predict([feats, feats], samples, dict(flip_test=True))
     assert flipped[0].keypoint_scores.shape[1] == 17
+
+
+def test_stride_switch_equals_rebuilding_the_strides():
+    from personlab_mm.models.utils.atrous import resnet_output_stride_as
+    model = _model(output_stride=8)
+    inputs = torch.randn(1, 3, 65, 65)
+    with torch.no_grad():
+        switched = model.predict_maps(inputs)
+        switched_again = model.predict_maps(inputs)  # recorded switch
+        with resnet_output_stride_as(model.backbone, 8):
+            model.head.output_stride = 8
+            rebuilt = model.head.predict_maps(model.extract_feat(inputs))
+            model.head.output_stride = 16
+    for a, b, c in zip(switched[:5], switched_again[:5], rebuilt[:5]):
+        assert torch.equal(a, c) and torch.equal(b, c)
+    assert resnet_output_stride(model.backbone) == 16
+    assert model.backbone.layer4[0].conv1.dilation == (2, 2)  # stride 16
+
+
+def test_test_precision_options_are_checked_and_cpu_neutral():
+    with pytest.raises(ValueError, match='amp'):
+        _model(amp='float8')
+    plain, fast = _model(), _model(amp='bf16', channels_last=True)
+    fast.load_state_dict(plain.state_dict())
+    sample, (h, w) = _sample((60, 90), (65, 65))
+    inputs = torch.randn(1, 3, h, w)
+    with torch.no_grad():
+        a = plain.predict(inputs, [sample.clone()])[0].pred_instances
+        b = fast.predict(inputs, [sample.clone()])[0].pred_instances
+    np.testing.assert_array_equal(a.keypoints, b.keypoints)
+    np.testing.assert_array_equal(a.masks, b.masks)
+
+
+def test_boxes_and_cropped_mask_transfer():
+    from personlab_mm.models.pose_estimators.personlab import (_boxes,
+                                                               _masks_to_numpy)
+    masks = torch.zeros(3, 20, 30, dtype=torch.bool)
+    masks[0, 2:5, 3:9] = True
+    masks[0, 10, 20] = True
+    masks[2, 19, 29] = True
+    kp = torch.tensor([[[1., 2.], [4., 8.]]] * 3)
+    boxes, has = _boxes(kp, masks)
+    assert boxes.tolist() == [[3., 2., 21., 11.], [1., 2., 4., 8.],
+                              [29., 19., 30., 20.]]
+    assert has.tolist() == [1., 0., 1.]
+    out = _masks_to_numpy(masks, boxes.numpy(), has.numpy() > 0, crop=True)
+    np.testing.assert_array_equal(out, masks.numpy())
+    empty = _masks_to_numpy(masks[:0], np.zeros((0, 4)), np.zeros(0, bool),
+                            crop=True)
+    assert empty.shape == (0, 20, 30)

@@ -13,7 +13,15 @@ Three sections, all on synthetic scenes with an exact number of people
 - ``model``: ``r101_coco.py`` training step (batch 8, 801x801, output
   stride 16, bf16 autocast and channels_last on CUDA) and end-to-end
   inference (image in, people with masks out, batch 1, 1401 px, output
-  stride 8), each next to the same measurement of the backbone alone.
+  stride 8, with the config's ``test_cfg`` precision and layout and its
+  decoder settings), each next to the same measurement of the backbone
+  alone. Random weights find nobody, so inference is also timed with the
+  network's maps replaced, before decoding, by the maps of a 10-person
+  scene (same grid): image in, network run, 10 people with masks out.
+
+First calls (the warm-up, including any ``torch.compile`` compilation the
+config asks for) are not in the medians; their seconds are reported as
+``*_warmup_s``.
 
     python tools/benchmark.py                      # all sections, cuda if any
     python tools/benchmark.py --sections targets decode --device cpu
@@ -35,6 +43,7 @@ from typing import Callable, Dict, List
 import cv2
 import torch
 
+_AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 R101 = osp.join(REPO, 'configs', 'personlab', 'r101_coco.py')
 
@@ -207,8 +216,11 @@ def bench_decode(cfg, people: List[int], devices: List[str],
                 model.decode_maps(batched, [sample], (in_h, in_w), t)
                 return sample, t
 
-            for _ in range(2):
-                run()
+            start = time.perf_counter()
+            run()
+            sync()
+            warmup_s = time.perf_counter() - start
+            run()
             totals = []
             for _ in range(repeats):
                 sync()
@@ -221,6 +233,7 @@ def bench_decode(cfg, people: List[int], devices: List[str],
             per_device[n] = dict(
                 total_ms=round(statistics.median(totals), 2),
                 people_found=int(len(sample.pred_instances.keypoints)),
+                warmup_s=round(warmup_s, 2),
                 **{
                     f'{k}_ms': round(statistics.median(v), 2)
                     for k, v in stages.items()
@@ -247,6 +260,9 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
 
     from personlab_mm.datasets.synthetic import make_scene
     from personlab_mm.datasets.transforms import PersonLabResize
+    from personlab_mm.evaluation import perfect_maps
+    from personlab_mm.models.pose_estimators import image_to_input_affine
+    from personlab_mm.models.utils.tta import batch
     cuda = device == 'cuda'
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     fmt = torch.channels_last if cuda else torch.contiguous_format
@@ -255,8 +271,9 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
     model = model.to(memory_format=fmt)
-    batch = 8
-    data = model.data_preprocessor(_train_batch(cfg, batch, device), True)
+    batch_size = 8
+    data = model.data_preprocessor(_train_batch(cfg, batch_size, device),
+                                   True)
     inputs = data['inputs'].to(memory_format=fmt)
     samples = data['data_samples']
     optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -280,51 +297,89 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     train_ms = timed(train_step, reps, 1, sync)
     backbone_train_ms = timed(backbone_step, reps, 1, sync)
 
-    # inference: image in, people with masks out
-    model.eval()
-    img, _ = make_scene(10, (640, 480), seed=3)
+    # inference: image in, people with masks out, as the config says
+    # (test_cfg.channels_last converts the weights again if it asks to)
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    img, anns = make_scene(10, (640, 480), seed=3)
     resize = PersonLabResize(1401, 8)
+    res = resize(dict(img=img, img_shape=img.shape[:2]))
+    meta = dict(ori_shape=img.shape[:2], input_size=res['input_size'],
+                input_center=res['input_center'],
+                input_scale=res['input_scale'])
+    # batched like the network's output
+    people_maps = batch([
+        perfect_maps(
+            model.head.decoder, dict(meta, raw_ann_info=anns,
+                                     img_path='scene'),
+            image_to_input_affine(meta), res['img'].shape[:2], 8, device,
+            dict(impute_keypoints=True))
+    ])
 
-    def infer():
+    def infer(maps=None):
         res = resize(dict(img=img, img_shape=img.shape[:2]))
-        meta = dict(ori_shape=img.shape[:2], input_size=res['input_size'],
-                    input_center=res['input_center'],
-                    input_scale=res['input_scale'])
         x = torch.from_numpy(res['img']).to(device).permute(2, 0, 1)
         batch_data = model.data_preprocessor(
             dict(inputs=[x], data_samples=[PoseDataSample(metainfo=meta)]))
-        with torch.no_grad(), torch.autocast(**amp):
-            out = model.predict(
-                batch_data['inputs'].to(memory_format=fmt),
-                batch_data['data_samples'])
+        inputs = batch_data['inputs']
+        with torch.no_grad():
+            if maps is None:
+                out = model.predict(inputs, batch_data['data_samples'])
+            else:  # the network runs; its maps are replaced
+                net = model.predict_maps(inputs)
+                assert net.heatmaps.shape[-2:] == maps.heatmaps.shape[-2:]
+                out = model.decode_maps(maps, batch_data['data_samples'],
+                                        tuple(inputs.shape[-2:]))
         return out[0].pred_instances
 
-    res = resize(dict(img=img, img_shape=img.shape[:2]))
     x_in = model.data_preprocessor(
         dict(inputs=[torch.from_numpy(res['img']).permute(2, 0, 1)],
              data_samples=[PoseDataSample()]))['inputs'].to(device)
-    x_in = x_in.to(memory_format=fmt)
+    test_cfg = model.test_cfg
+    infer_amp = test_cfg.get('amp') if cuda else None
+    infer_cl = bool(test_cfg.get('channels_last')) and cuda
 
     def backbone_infer():
-        from personlab_mm.models.utils.atrous import resnet_output_stride_as
-        with torch.no_grad(), torch.autocast(**amp), \
-                resnet_output_stride_as(model.backbone, 8):
+        with torch.no_grad(), torch.autocast(
+                device, dtype=_AMP_DTYPES.get(infer_amp),
+                enabled=infer_amp is not None):
             model.backbone(x_in)
 
-    infer_ms = timed(infer, reps, 2, sync)
+    warmup = time.perf_counter()
+    infer()
+    sync()
+    infer_warmup_s = time.perf_counter() - warmup
+    infer_ms = timed(infer, reps, 1, sync)
     people = len(infer().keypoints)
-    backbone_infer_ms = timed(backbone_infer, reps, 2, sync)
+    warmup = time.perf_counter()
+    infer(people_maps)
+    sync()
+    people_warmup_s = time.perf_counter() - warmup
+    infer_people_ms = timed(lambda: infer(people_maps), reps, 1, sync)
+    found = len(infer(people_maps).keypoints)
+    if infer_cl:
+        x_in = x_in.contiguous(memory_format=torch.channels_last)
+    # the backbone at the test stride, switched once outside the timing
+    with model._test_stride():
+        backbone_infer_ms = timed(backbone_infer, reps, 2, sync)
     return dict(
-        train_img_per_s=round(batch * 1e3 / train_ms, 2),
-        backbone_train_img_per_s=round(batch * 1e3 / backbone_train_ms, 2),
+        train_img_per_s=round(batch_size * 1e3 / train_ms, 2),
+        backbone_train_img_per_s=round(batch_size * 1e3 / backbone_train_ms,
+                                       2),
         train_ratio=round(backbone_train_ms / train_ms, 3),
         infer_ms=round(infer_ms, 2),
         backbone_infer_ms=round(backbone_infer_ms, 2),
         infer_people=people,
+        infer_10_people_ms=round(infer_people_ms, 2),
+        infer_10_people_found=found,
+        infer_warmup_s=round(infer_warmup_s, 2),
+        infer_10_people_warmup_s=round(people_warmup_s, 2),
         input_hw=list(x_in.shape[-2:]),
         train_input_hw=list(inputs.shape[-2:]),
         train_output_stride=int(model.head.output_stride),
-        amp='bf16 autocast + channels_last' if cuda else 'fp32')
+        amp='bf16 autocast + channels_last' if cuda else 'fp32',
+        infer_precision=(f'{infer_amp or "fp32"}'
+                         f'{" + channels_last" if infer_cl else ""}'),
+        decoder_compile=model.head.decoder.decoder.compile)
 
 
 def main(argv=None):
@@ -365,10 +420,14 @@ def main(argv=None):
               f"{m['train_img_per_s']} img/s (backbone alone "
               f"{m['backbone_train_img_per_s']} img/s, ratio "
               f"{m['train_ratio']})")
-        print(f"inference, {m['input_hw']} px, stride 8, image in, people "
-              f"+ masks out: "
-              f"{m['infer_ms']} ms (backbone alone {m['backbone_infer_ms']} "
-              f"ms, {m['infer_people']} people)")
+        print(f"inference ({m['infer_precision']}, decoder compile="
+              f"{m['decoder_compile']}), {m['input_hw']} px, stride 8, "
+              f"image in, people + masks out: {m['infer_ms']} ms, "
+              f"{m['infer_people']} people; with the maps of 10 people: "
+              f"{m['infer_10_people_ms']} ms, {m['infer_10_people_found']} "
+              f"found (backbone alone {m['backbone_infer_ms']} ms; first "
+              f"calls {m['infer_warmup_s']} s and "
+              f"{m['infer_10_people_warmup_s']} s)")
     line = json.dumps(report)
     if args.out:
         with open(args.out, 'w') as f:

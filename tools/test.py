@@ -1,10 +1,19 @@
 """Evaluate a PersonLab checkpoint with MMEngine's Runner.
 
     python tools/test.py configs/personlab/r18_synthetic.py CKPT
-    mim test personlab_mm r101_coco.py -C work_dirs/r101_coco/iter_N.pth
+    mim test personlab_mm r101_coco.py -C work_dirs/r101_coco/iter_N.pth \
+        --show-dir vis
+
+Ends with a short summary whose last line is one JSON object:
+``keypoints_AP`` (``coco/AP``), ``segm_AP`` (``coco/segm_mAP``), ``vis_dir``
+(the pictures of ``--show-dir``, else null) and every metric.
 """
 import argparse
+import json
+import os.path as osp
+from typing import Optional
 
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import personlab_mm  # noqa: F401  registers components, safe loading
@@ -46,7 +55,39 @@ def main(argv=None) -> None:
         cfg.test_evaluator = metrics + [
             dict(type='DumpResults', out_file_path=args.out)
         ]
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    vis_dir = None
+    if args.show_dir is not None:
+        # where MMPose's PoseVisualizationHook writes them
+        vis_dir = osp.abspath(
+            osp.join(runner.work_dir, runner.timestamp, args.show_dir))
+    if is_main_process():
+        print_summary(metrics, vis_dir, args.checkpoint)
+
+
+def print_summary(metrics: dict, vis_dir: Optional[str],
+                  checkpoint: str) -> dict:
+    """Print the headline numbers, then all of it as one JSON line."""
+    metrics = {k: float(v) for k, v in (metrics or {}).items()}
+    summary = dict(
+        keypoints_AP=metrics.get('coco/AP'),
+        segm_AP=metrics.get('coco/segm_mAP'),
+        vis_dir=vis_dir,
+        checkpoint=osp.abspath(checkpoint),
+        metrics=metrics)
+
+    def fmt(value):
+        return 'n/a' if value is None else f'{value:.3f}'
+
+    print('PersonLab test summary')
+    print(f'  checkpoint:       {summary["checkpoint"]}')
+    print(f'  keypoints AP:     {fmt(summary["keypoints_AP"])}')
+    print(f'  segmentation AP:  {fmt(summary["segm_AP"])}')
+    if vis_dir:
+        print(f'  pictures:         {vis_dir}')
+    print(json.dumps(summary))
+    return summary
 
 
 if __name__ == '__main__':

@@ -1,4 +1,8 @@
-from .datasets import PersonLabSyntheticDataset
+from .datasets import (AnnotationError, PersonLabCocoDataset,
+                       PersonLabSyntheticDataset)
 from .transforms import GeneratePersonLabTargets
 
-__all__ = ['PersonLabSyntheticDataset', 'GeneratePersonLabTargets']
+__all__ = [
+    'AnnotationError', 'PersonLabCocoDataset', 'PersonLabSyntheticDataset',
+    'GeneratePersonLabTargets'
+]

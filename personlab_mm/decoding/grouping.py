@@ -1,5 +1,5 @@
 """Greedy grouping of keypoint seeds into people (PersonLab Sec. 3.1)."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -135,6 +135,56 @@ def follow_tree(seed_xy: Tensor,
     return kpts[:, :K]
 
 
+def seed_conflicts(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
+                   nms_radius: float) -> Tensor:
+    """Which seeds the skeleton of which other seed already covers.
+
+    Args:
+        seed_kpt (Tensor): (N,) keypoint types.
+        seed_xy (Tensor): (N, 2) seed positions.
+        skeletons (Tensor): (N, K, 2) skeleton of every seed.
+        nms_radius (float): r in input pixels.
+
+    Returns:
+        Tensor: (N, N) bool, ``blocked[n, m]``: seed ``n`` lies within
+        ``nms_radius`` of keypoint ``k_n`` of the skeleton of seed ``m``.
+    """
+    own = skeletons[:, seed_kpt, :]  # (M, N, 2): skeleton m at type k_n
+    dist = (own - seed_xy[None]).norm(dim=-1).T  # (N, M)
+    return torch.nan_to_num(dist, nan=float('inf')) <= nms_radius
+
+
+def greedy_accept(blocked: np.ndarray, max_people: int,
+                  alive: Optional[np.ndarray] = None,
+                  transposed: bool = False) -> List[int]:
+    """The sequential part of greedy decoding, on the host.
+
+    Args:
+        blocked (np.ndarray): (N, N) bool from :func:`seed_conflicts`,
+            seeds in priority order.
+        max_people (int): Stop after this many people.
+        alive (np.ndarray, optional): (N,) bool, the seeds that may start
+            a person (padding excluded); defaults to all.
+        transposed (bool): ``blocked`` is given transposed (row ``m`` holds
+            the seeds skeleton ``m`` covers: contiguous reads).
+
+    Returns:
+        List[int]: indices of the accepted seeds, in order.
+    """
+    N = blocked.shape[0]
+    alive = np.ones(N, dtype=bool) if alive is None else alive.copy()
+    covers = blocked if transposed else blocked.T
+    accepted = []
+    for n in np.flatnonzero(alive).tolist():
+        if not alive[n]:
+            continue
+        accepted.append(n)
+        if len(accepted) >= max_people:
+            break
+        alive &= ~covers[n]
+    return accepted
+
+
 def greedy_select(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
                   nms_radius: float, max_people: int) -> Tensor:
     """PersonLab's greedy decoding over seeds sorted by descending score.
@@ -142,8 +192,9 @@ def greedy_select(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
     A seed of type ``k`` starts a new person unless it lies within
     ``nms_radius`` of keypoint ``k`` of a person already started; the
     person is the seed's precomputed skeleton. Conflicts are computed for
-    all seed pairs at once, so the sequential part only reads one row of
-    booleans per accepted seed.
+    all seed pairs at once (:func:`seed_conflicts`), so the sequential part
+    (:func:`greedy_accept`) only reads one row of booleans per accepted
+    seed.
 
     Args:
         seed_kpt (Tensor): (N,) keypoint types, in priority order.
@@ -155,21 +206,34 @@ def greedy_select(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
     Returns:
         Tensor: (J,) long indices of the accepted seeds, in order.
     """
-    N = seed_xy.shape[0]
-    if N == 0:
+    if seed_xy.shape[0] == 0:
         return torch.zeros(0, dtype=torch.long, device=seed_xy.device)
-    # blocked[n, m]: seed n lies within r of keypoint k_n of skeleton m
-    own = skeletons[:, seed_kpt, :]  # (M, N, 2): skeleton m at type k_n
-    dist = (own - seed_xy[None]).norm(dim=-1).T  # (N, M)
-    blocked = torch.nan_to_num(dist, nan=float('inf')) <= nms_radius
-    blocked = blocked.cpu().numpy()
-    alive = np.ones(N, dtype=bool)
-    accepted = []
-    for n in range(N):
-        if not alive[n]:
-            continue
-        accepted.append(n)
-        if len(accepted) >= max_people:
-            break
-        alive &= ~blocked[:, n]
+    blocked = seed_conflicts(seed_kpt, seed_xy, skeletons, nms_radius)
+    accepted = greedy_accept(blocked.cpu().numpy(), max_people)
     return torch.as_tensor(accepted, dtype=torch.long, device=seed_xy.device)
+
+
+def group_seeds(seed_xy: Tensor,
+                seed_kpt: Tensor,
+                mid_offsets: Tensor,
+                stride: float,
+                traversals: Tuple[Tensor, Tensor, Tensor],
+                heatmaps: Optional[Tensor],
+                long_offsets: Optional[Tensor],
+                support_threshold: float,
+                nms_radius: float) -> Tuple[Tensor, Tensor]:
+    """The data-parallel part of greedy decoding, fixed shapes: every
+    seed's skeleton (:func:`follow_tree`) and the seed conflicts
+    (:func:`seed_conflicts`). Padding seeds may be included; the host
+    loop (:func:`greedy_accept`) skips them.
+
+    Returns:
+        tuple: ``skeletons`` (N, K, 2) and ``covers`` (N, N) bool, the
+        transposed conflicts: ``covers[m, n]``, skeleton ``m`` covers seed
+        ``n``.
+    """
+    skeletons = follow_tree(seed_xy, seed_kpt, mid_offsets, stride,
+                            traversals, heatmaps, long_offsets,
+                            support_threshold)
+    return skeletons, seed_conflicts(seed_kpt, seed_xy, skeletons,
+                                     nms_radius).T.contiguous()

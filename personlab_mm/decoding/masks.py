@@ -177,3 +177,69 @@ def _cell_distances(segmentation: Tensor, long_offsets: Tensor,
                                           cy[None] + L[:, 1], keypoints,
                                           weights, scale_norm)
     return D.view(J, H, W)
+
+
+def assign_masks_dense(segmentation: Tensor,
+                       long_offsets: Tensor,
+                       stride: float,
+                       keypoints: Tensor,
+                       keypoint_probs: Tensor,
+                       scales: Tensor,
+                       valid: Tensor,
+                       image_to_input: Tensor,
+                       image_hw: Tuple[int, int],
+                       seg_threshold: float = 0.5,
+                       distance_threshold: float = 0.25) -> Tensor:
+    """:func:`assign_masks` in ``'grid'`` mode with fixed shapes.
+
+    Eq. 6 is evaluated at every output cell and interpolated at every image
+    pixel (no candidate selection, no chunks), so the work does not depend
+    on the data: a few fused kernels under ``torch.compile``. A pixel whose
+    bilinear person probability reaches ``seg_threshold`` reads only cells
+    next to a person cell, exactly those :func:`assign_masks` evaluates, so
+    both give the same masks. Memory: about ``5 * J * h * w`` bytes.
+
+    Args:
+        segmentation (Tensor): (H, W) person probabilities.
+        long_offsets (Tensor): (K, 2, H, W) refined long-range offsets.
+        stride (float): Stride of the maps.
+        keypoints (Tensor): (J, K, 2) people, input pixels.
+        keypoint_probs (Tensor): (J, K) p_k(y_{j,k}).
+        scales (Tensor): (J,) lambda_j.
+        valid (Tensor): (J,) bool; invalid people (padding) get empty
+            masks.
+        image_to_input (Tensor): (2, 3) affine from image to input pixels,
+            on the device of the maps.
+        image_hw (Tuple[int, int]): Output mask size ``(h, w)``.
+        seg_threshold (float): Person probability threshold.
+        distance_threshold (float): t.
+
+    Returns:
+        Tensor: (J, h, w) bool masks.
+    """
+    h, w = image_hw  # no int(): sizes stay symbolic under torch.compile
+    J, K, _ = keypoints.shape
+    H, W = segmentation.shape
+    dtype, device = long_offsets.dtype, long_offsets.device
+    A = image_to_input.to(dtype)
+    seg = segmentation.to(dtype)
+    weights = torch.nan_to_num(keypoint_probs.to(dtype), nan=0.).clamp(0, 1)
+    norm = weights.sum(dim=1)  # (J,)
+    valid_people = valid & (norm > 0) & torch.isfinite(scales) & (scales > 0)
+    scale_norm = (norm.clamp(min=1e-12) * scales).clamp(min=1e-12)
+    kp = torch.nan_to_num(keypoints.to(dtype), nan=1e8)
+    # Eq. 6 at every cell
+    cy = torch.arange(H, device=device, dtype=dtype) * stride
+    cx = torch.arange(W, device=device, dtype=dtype) * stride
+    ex = (cx + long_offsets[:, 0]).reshape(K, H * W)
+    ey = (cy[:, None] + long_offsets[:, 1]).reshape(K, H * W)
+    D_cells = _embedding_distance(ex, ey, kp, weights,
+                                  scale_norm).view(J, H, W)
+    # every image pixel in input coordinates
+    v = torch.arange(h, device=device, dtype=dtype)[:, None]
+    u = torch.arange(w, device=device, dtype=dtype)
+    x = (A[0, 0] * u + A[0, 1] * v + A[0, 2]) / stride  # (h, w)
+    y = (A[1, 0] * u + A[1, 1] * v + A[1, 2]) / stride
+    person = _sample(seg[None], x, y)[0] >= seg_threshold  # (h, w)
+    D = _sample(D_cells, x, y)  # (J, h, w)
+    return (D <= distance_threshold) & person & valid_people[:, None, None]

@@ -1,7 +1,7 @@
 """Keypoint and instance scores, soft- and hard-NMS (PersonLab Sec. 3.1,
 Eq. 3-4, appendix A.2)."""
 import math
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -124,18 +124,24 @@ def hough_keypoint_scores(hough: Tensor, hough_stride: float,
                                 hough_stride).clamp(0, 1).nan_to_num(0.)
 
 
-def soft_nms(keypoints: Tensor, keypoint_scores: Tensor,
-             nms_radius: float) -> Tuple[Tensor, Tensor]:
+def soft_nms(keypoints: Tensor,
+             keypoint_scores: Tensor,
+             nms_radius: float,
+             valid: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """Keypoint soft-NMS (Eq. 4).
 
     People are ranked by their mean keypoint score; each keeps the scores
     of the keypoints no higher-ranked person claimed (within ``nms_radius``
-    of the same keypoint type), summed and divided by K.
+    of the same keypoint type), summed and divided by K. Sorting is stable:
+    ties keep the input order.
 
     Args:
         keypoints (Tensor): (J, K, 2).
         keypoint_scores (Tensor): (J, K).
         nms_radius (float): r in input pixels.
+        valid (Tensor, optional): (J,) bool; invalid entries (padding) rank
+            last, claim nothing and score ``-inf``, so the valid ones get
+            exactly the scores and order they would get alone.
 
     Returns:
         tuple: instance scores (J,) and the order (J,) sorting them in
@@ -145,7 +151,10 @@ def soft_nms(keypoints: Tensor, keypoint_scores: Tensor,
     if J == 0:
         empty = keypoint_scores.new_zeros(0)
         return empty, empty.long()
-    rank = keypoint_scores.mean(dim=1).argsort(descending=True)
+    mean = keypoint_scores.mean(dim=1)
+    if valid is not None:
+        mean = torch.where(valid, mean, torch.full_like(mean, -math.inf))
+    rank = torch.sort(mean, descending=True, stable=True)[1]
     kp, ks = keypoints[rank], keypoint_scores[rank]
     dist = (kp[:, None] - kp[None, :]).norm(dim=-1)  # (J, J, K)
     earlier = torch.ones(J, J, dtype=torch.bool,
@@ -154,7 +163,10 @@ def soft_nms(keypoints: Tensor, keypoint_scores: Tensor,
     ranked_scores = (ks * ~claimed).sum(dim=1) / K
     scores = torch.empty_like(ranked_scores)
     scores[rank] = ranked_scores
-    return scores, scores.argsort(descending=True)
+    if valid is not None:
+        scores = torch.where(valid, scores,
+                             torch.full_like(scores, -math.inf))
+    return scores, torch.sort(scores, descending=True, stable=True)[1]
 
 
 def oks_matrix(keypoints: Tensor, scales: Tensor, kappas: Tensor) -> Tensor:
@@ -188,3 +200,55 @@ def oks_hard_nms(keypoints: Tensor, instance_scores: Tensor, scales: Tensor,
                 alive[b] = False
     return order[torch.as_tensor(keep, dtype=torch.long,
                                  device=keypoints.device)]
+
+
+def score_candidates(heatmaps: Tensor,
+                     hough: Tensor,
+                     hough_stride: float,
+                     people: Tensor,
+                     stride: float,
+                     kappas: Tensor,
+                     radius: float,
+                     support_threshold: float,
+                     nms_radius: float,
+                     keypoint_score: str = 'expected_oks',
+                     max_people: int = 20,
+                     valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    """Keypoint scores, scales and keypoint soft-NMS (Eq. 3-4) of the
+    grouped candidates, best ``max_people`` first.
+
+    Args:
+        heatmaps (Tensor): (K, H, W) keypoint probabilities (finite).
+        hough (Tensor): (K, Hh, Wh) Hough maps.
+        hough_stride (float): Hough cell size in input pixels.
+        people (Tensor): (J, K, 2) candidates in input pixels.
+        stride (float): Stride of ``heatmaps``.
+        kappas (Tensor): (K,) OKS constants, on the device of ``people``.
+        radius (float): R in input pixels.
+        support_threshold (float): Presence threshold of the scales.
+        nms_radius (float): r in input pixels.
+        keypoint_score (str): ``'expected_oks'`` or ``'hough'``.
+        max_people (int): People kept.
+        valid (Tensor, optional): (J,) bool; invalid candidates (padding)
+            sort last with score ``-inf``.
+
+    Returns:
+        dict: ``keypoints`` (M, K, 2), ``keypoint_scores`` (M, K),
+        ``keypoint_probs`` (M, K), ``scores`` (M,) and ``scales`` (M,) by
+        descending score, ``M = min(J, max_people)``.
+    """
+    probs = sample_keypoint_maps(heatmaps, people, stride).clamp(0, 1)
+    scales = instance_scales(people, probs, support_threshold)
+    if keypoint_score == 'expected_oks':
+        kscores = expected_oks_scores(hough, hough_stride, people, probs,
+                                      scales, kappas, radius)
+    else:
+        kscores = hough_keypoint_scores(hough, hough_stride, people)
+    scores, order = soft_nms(people, kscores, nms_radius, valid)
+    order = order[:max_people]
+    return dict(
+        keypoints=people[order],
+        keypoint_scores=kscores[order],
+        keypoint_probs=probs[order],
+        scores=scores[order],
+        scales=scales[order])

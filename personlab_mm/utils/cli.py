@@ -8,8 +8,9 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
+
+from .dist import setup_cpu_distributed
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,6 @@ def load_config(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-        cfg.env_cfg.dist_cfg['backend'] = 'gloo'
+    # no GPU: gloo process group, CPU DDP (what MMEngine 0.10.7 cannot do)
+    setup_cpu_distributed(cfg, args.launcher)
     return cfg

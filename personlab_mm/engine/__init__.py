@@ -1,0 +1,4 @@
+"""Training-loop components (hooks)."""
+from .hooks import NonFiniteLossError, NonFiniteLossHook
+
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
