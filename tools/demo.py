@@ -5,7 +5,7 @@ write annotated pictures / video (instance masks, skeletons, boxes).
     python tools/demo.py configs/personlab/r101_coco.py CKPT images/ \\
         --out-dir outputs/demo --pred-out-dir outputs/demo/preds
     python tools/demo.py configs/personlab/r101_coco.py CKPT clip.mp4
-    mim run personlab_mm demo r101_coco.py CKPT images/
+    mim run personlab_mm demo configs/personlab/r101_coco.py CKPT images/
 
 Pictures keep the input's file name under ``--out-dir``; a video becomes
 ``<out-dir>/<name>.mp4``. ``--pred-out-dir`` adds the people as JSON
