@@ -13,8 +13,7 @@ from .hough import (find_peaks, find_peaks_dense, hough_grid_size,
                     hough_voting, hough_voting_dense)
 from .masks import assign_masks, assign_masks_dense
 from .sanitize import sanitize_maps
-from .scoring import (expected_oks_scores, hough_keypoint_scores,
-                      instance_scales, oks_hard_nms, sample_keypoint_maps,
+from .scoring import (keypoint_terms, oks_hard_nms, ranked_people,
                       score_candidates)
 
 
@@ -293,22 +292,13 @@ class PersonLabDecoder:
                                     self.support_threshold,
                                     self.nms_radius, self.keypoint_score,
                                     self.max_people)
-        probs = sample_keypoint_maps(heatmaps, people, stride).clamp(0, 1)
-        scales = instance_scales(people, probs, self.support_threshold)
-        if self.keypoint_score == 'expected_oks':
-            kscores = expected_oks_scores(hough, hough_stride, people, probs,
-                                          scales, kappas, self.radius)
-        else:
-            kscores = hough_keypoint_scores(hough, hough_stride, people)
+        probs, scales, kscores = keypoint_terms(
+            heatmaps, hough, hough_stride, people, stride, kappas,
+            self.radius, self.support_threshold, self.keypoint_score)
         scores = kscores.mean(dim=1)
         order = oks_hard_nms(people, scores, scales, kappas,
                              self.oks_nms_threshold)[:self.max_people]
-        return dict(
-            keypoints=people[order],
-            keypoint_scores=kscores[order],
-            keypoint_probs=probs[order],
-            scores=scores[order],
-            scales=scales[order])
+        return ranked_people(people, kscores, probs, scores, scales, order)
 
     def _decode_poses_static(self, maps: PersonLabMaps, heatmaps: Tensor,
                              input_size: Tuple[int, int],

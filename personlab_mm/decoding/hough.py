@@ -16,6 +16,36 @@ def hough_grid_size(input_size: Tuple[int, int],
             int(math.floor((h - 1) / hough_stride)) + 1)
 
 
+def _splat_bilinear(hough: Tensor, k: Tensor, gx: Tensor, gy: Tensor,
+                    weight: Tensor, hough_size: Tuple[int, int]) -> None:
+    """Add votes to a flat Hough array, each split bilinearly over its four
+    neighbouring cells; corners outside the grid are dropped.
+
+    Fixed shapes (out-of-grid corners add 0 to cell 0), so it serves the
+    sparse and the compiled dense voting alike.
+
+    Args:
+        hough (Tensor): (K * Hh * Wh,) accumulated in place.
+        k (Tensor): Keypoint type of each vote, long, any shape.
+        gx (Tensor): Finite vote x in Hough cells, shape of ``k``.
+        gy (Tensor): Finite vote y in Hough cells, shape of ``k``.
+        weight (Tensor): Vote mass, shape of ``k``.
+        hough_size (Tuple[int, int]): Hough grid ``(Wh, Hh)``.
+    """
+    Wh, Hh = hough_size
+    x0, y0 = gx.floor(), gy.floor()
+    fx, fy = gx - x0, gy - y0
+    x0, y0 = x0.long(), y0.long()
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
+                      (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        valid = (xi >= 0) & (xi < Wh) & (yi >= 0) & (yi < Hh)
+        idx = torch.where(valid, (k * Hh + yi) * Wh + xi,
+                          torch.zeros_like(xi))
+        vote = torch.where(valid, weight * w, torch.zeros_like(w))
+        hough.index_add_(0, idx.reshape(-1), vote.reshape(-1))
+
+
 def hough_voting(heatmaps: Tensor,
                  short_offsets: Tensor,
                  stride: float,
@@ -58,16 +88,7 @@ def hough_voting(heatmaps: Tensor,
         ok = torch.isfinite(gx) & torch.isfinite(gy) & torch.isfinite(weight)
         gx = gx[ok].clamp(-2., Wh + 1.)
         gy = gy[ok].clamp(-2., Hh + 1.)
-        k, weight = k[ok], weight[ok]
-        x0, y0 = gx.floor(), gy.floor()
-        fx, fy = gx - x0, gy - y0
-        x0, y0 = x0.long(), y0.long()
-        for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
-                          (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-            xi, yi = x0 + dx, y0 + dy
-            valid = (xi >= 0) & (xi < Wh) & (yi >= 0) & (yi < Hh)
-            idx = (k * Hh + yi) * Wh + xi
-            hough.index_add_(0, idx[valid], (weight * w)[valid])
+        _splat_bilinear(hough, k[ok], gx, gy, weight[ok], hough_size)
     return hough.view(K, Hh, Wh)
 
 
@@ -208,18 +229,8 @@ def hough_voting_dense(heatmaps: Tensor,
     weight = torch.where(ok, weight, torch.zeros_like(weight))
     gx = torch.where(ok, gx, torch.zeros_like(gx)).clamp(-2., Wh + 1.)
     gy = torch.where(ok, gy, torch.zeros_like(gy)).clamp(-2., Hh + 1.)
-    x0, y0 = gx.floor(), gy.floor()
-    fx, fy = gx - x0, gy - y0
-    x0, y0 = x0.long(), y0.long()
-    k = torch.arange(K, device=device)[:, None, None]
-    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
-                      (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        valid = (xi >= 0) & (xi < Wh) & (yi >= 0) & (yi < Hh)
-        idx = torch.where(valid, (k * Hh + yi) * Wh + xi,
-                          torch.zeros_like(xi))
-        vote = torch.where(valid, weight * w, torch.zeros_like(w))
-        hough.index_add_(0, idx.reshape(-1), vote.reshape(-1))
+    k = torch.arange(K, device=device)[:, None, None].expand_as(gx)
+    _splat_bilinear(hough, k, gx, gy, weight, hough_size)
     return hough.view(K, Hh, Wh)
 
 

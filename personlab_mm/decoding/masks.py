@@ -27,6 +27,24 @@ def _embedding_distance(gx: Tensor, gy: Tensor, keypoints: Tensor,
     return (weights[..., None] * dist).sum(1) / scale_norm[:, None]
 
 
+def _person_terms(keypoints: Tensor, keypoint_probs: Tensor,
+                  scales: Tensor,
+                  dtype: torch.dtype) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """What Eq. 6 needs per person, made safe for non-finite inputs.
+
+    Returns:
+        Tuple: keypoints (J, K, 2) with NaN moved far away, weights
+        ``p_k`` (J, K) in [0, 1], ``sum_k p_k * lambda_j`` (J,) and
+        whether a person can own pixels at all (J,) bool.
+    """
+    weights = torch.nan_to_num(keypoint_probs.to(dtype), nan=0.).clamp(0, 1)
+    norm = weights.sum(dim=1)  # (J,)
+    usable = (norm > 0) & torch.isfinite(scales) & (scales > 0)
+    scale_norm = (norm.clamp(min=1e-12) * scales).clamp(min=1e-12)
+    kp = torch.nan_to_num(keypoints.to(dtype), nan=1e8)
+    return kp, weights, scale_norm, usable
+
+
 def assign_masks(segmentation: Tensor,
                  long_offsets: Tensor,
                  stride: float,
@@ -97,11 +115,8 @@ def assign_masks(segmentation: Tensor,
     person, xs, ys = candidates[keep], xs[keep], ys[keep]
     if person.numel() == 0:
         return masks.view(J, h, w)
-    weights = torch.nan_to_num(keypoint_probs.to(dtype), nan=0.).clamp(0, 1)
-    norm = weights.sum(dim=1)  # (J,)
-    valid_people = (norm > 0) & torch.isfinite(scales) & (scales > 0)
-    scale_norm = (norm.clamp(min=1e-12) * scales).clamp(min=1e-12)
-    kp = torch.nan_to_num(keypoints.to(dtype), nan=1e8)
+    kp, weights, scale_norm, valid_people = _person_terms(
+        keypoints, keypoint_probs, scales, dtype)
     if mode == 'grid':
         D_cells = _cell_distances(segmentation.to(dtype), long_offsets,
                                   stride, kp, weights, scale_norm,
@@ -223,11 +238,10 @@ def assign_masks_dense(segmentation: Tensor,
     dtype, device = long_offsets.dtype, long_offsets.device
     A = image_to_input.to(dtype)
     seg = segmentation.to(dtype)
-    weights = torch.nan_to_num(keypoint_probs.to(dtype), nan=0.).clamp(0, 1)
-    norm = weights.sum(dim=1)  # (J,)
-    valid_people = valid & (norm > 0) & torch.isfinite(scales) & (scales > 0)
-    scale_norm = (norm.clamp(min=1e-12) * scales).clamp(min=1e-12)
-    kp = torch.nan_to_num(keypoints.to(dtype), nan=1e8)
+    kp, weights, scale_norm, usable = _person_terms(keypoints,
+                                                    keypoint_probs, scales,
+                                                    dtype)
+    valid_people = valid & usable
     # Eq. 6 at every cell
     cy = torch.arange(H, device=device, dtype=dtype) * stride
     cx = torch.arange(W, device=device, dtype=dtype) * stride

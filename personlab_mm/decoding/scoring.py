@@ -202,6 +202,55 @@ def oks_hard_nms(keypoints: Tensor, instance_scores: Tensor, scales: Tensor,
                                  device=keypoints.device)]
 
 
+def keypoint_terms(heatmaps: Tensor,
+                   hough: Tensor,
+                   hough_stride: float,
+                   people: Tensor,
+                   stride: float,
+                   kappas: Tensor,
+                   radius: float,
+                   support_threshold: float,
+                   keypoint_score: str = 'expected_oks'
+                   ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Per-keypoint terms of grouped candidates, before instance NMS.
+
+    Args:
+        heatmaps (Tensor): (K, H, W) keypoint probabilities (finite).
+        hough (Tensor): (K, Hh, Wh) Hough maps.
+        hough_stride (float): Hough cell size in input pixels.
+        people (Tensor): (J, K, 2) candidates in input pixels.
+        stride (float): Stride of ``heatmaps``.
+        kappas (Tensor): (K,) OKS constants.
+        radius (float): R in input pixels.
+        support_threshold (float): Presence threshold of the scales.
+        keypoint_score (str): ``'expected_oks'`` (Eq. 3) or ``'hough'``.
+
+    Returns:
+        Tuple[Tensor, Tensor, Tensor]: keypoint probabilities (J, K),
+        instance scales (J,) and keypoint scores (J, K).
+    """
+    probs = sample_keypoint_maps(heatmaps, people, stride).clamp(0, 1)
+    scales = instance_scales(people, probs, support_threshold)
+    if keypoint_score == 'expected_oks':
+        kscores = expected_oks_scores(hough, hough_stride, people, probs,
+                                      scales, kappas, radius)
+    else:
+        kscores = hough_keypoint_scores(hough, hough_stride, people)
+    return probs, scales, kscores
+
+
+def ranked_people(people: Tensor, keypoint_scores: Tensor, probs: Tensor,
+                  scores: Tensor, scales: Tensor,
+                  order: Tensor) -> Dict[str, Tensor]:
+    """The decoder's result dict: every per-person tensor in ``order``."""
+    return dict(
+        keypoints=people[order],
+        keypoint_scores=keypoint_scores[order],
+        keypoint_probs=probs[order],
+        scores=scores[order],
+        scales=scales[order])
+
+
 def score_candidates(heatmaps: Tensor,
                      hough: Tensor,
                      hough_stride: float,
@@ -237,18 +286,9 @@ def score_candidates(heatmaps: Tensor,
         ``keypoint_probs`` (M, K), ``scores`` (M,) and ``scales`` (M,) by
         descending score, ``M = min(J, max_people)``.
     """
-    probs = sample_keypoint_maps(heatmaps, people, stride).clamp(0, 1)
-    scales = instance_scales(people, probs, support_threshold)
-    if keypoint_score == 'expected_oks':
-        kscores = expected_oks_scores(hough, hough_stride, people, probs,
-                                      scales, kappas, radius)
-    else:
-        kscores = hough_keypoint_scores(hough, hough_stride, people)
+    probs, scales, kscores = keypoint_terms(heatmaps, hough, hough_stride,
+                                            people, stride, kappas, radius,
+                                            support_threshold, keypoint_score)
     scores, order = soft_nms(people, kscores, nms_radius, valid)
-    order = order[:max_people]
-    return dict(
-        keypoints=people[order],
-        keypoint_scores=kscores[order],
-        keypoint_probs=probs[order],
-        scores=scores[order],
-        scales=scales[order])
+    return ranked_people(people, kscores, probs, scores, scales,
+                         order[:max_people])
