@@ -13,7 +13,6 @@ Pictures keep the input's file name under ``--out-dir``; a video becomes
 ``segmentation``): one file per image, or one per video with every frame.
 """
 import argparse
-import os
 import os.path as osp
 from typing import List, Optional
 
@@ -70,8 +69,6 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
         name = osp.splitext(osp.basename(paths[0]))[0]
         pred_file = osp.join(args.pred_out_dir, name + '.json') \
             if args.pred_out_dir else None
-        if pred_file:
-            os.makedirs(args.pred_out_dir, exist_ok=True)
         written = [
             inferencer.run_video(paths[0], osp.join(args.out_dir,
                                                     name + '.mp4'),

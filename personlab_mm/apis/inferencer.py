@@ -219,6 +219,8 @@ class PersonLabInferencer:
         if writer is None:
             raise ValueError(f'video {path} has no readable frame')
         if pred_out_file:
+            os.makedirs(osp.dirname(osp.abspath(pred_out_file)),
+                        exist_ok=True)
             with open(pred_out_file, 'w') as f:
                 json.dump(frames, f)
         return out_file
