@@ -295,31 +295,34 @@ class PersonLabCodec(BaseKeypointCodec):
             per (keypoint type, cell) covered by at least one disk.
         """
         W, H = self.heatmap_size
+        K = self.num_keypoints
         s, r = self.output_stride, self.radius
         person, kpt = np.nonzero(labelled)
         centers = keypoints[person, kpt]  # (P, 2) input px
         half = int(math.ceil(r / s)) + 1
         steps = np.arange(-half, half + 1)
         base = np.round(centers / s).astype(np.int64)  # (P, 2) grid cells
-        ix = np.broadcast_to(base[:, None, None, 0] + steps[None, None, :],
-                             (len(person), steps.size, steps.size))
-        iy = np.broadcast_to(base[:, None, None, 1] + steps[None, :, None],
-                             ix.shape)
+        ix = base[:, None, None, 0] + steps[None, None, :]  # (P, 1, S)
+        iy = base[:, None, None, 1] + steps[None, :, None]  # (P, S, 1)
         dx = ix * s - centers[:, None, None, 0]
         dy = iy * s - centers[:, None, None, 1]
-        dist2 = dx * dx + dy * dy
+        dist2 = dx * dx + dy * dy  # (P, S, S)
         inside = (dist2 <= r * r) & (ix >= 0) & (ix < W) & (iy >= 0) & (
             iy < H)
-        pair = np.broadcast_to(
-            np.arange(len(person))[:, None, None], ix.shape)[inside]
-        ix, iy, dist2 = ix[inside], iy[inside], dist2[inside]
+        pair, sy, sx = np.nonzero(inside)
+        ix, iy, dist2 = ix[pair, 0, sx], iy[pair, sy, 0], dist2[inside]
         k = kpt[pair]
-        # Keep, per (k, cell), the entry of the closest person.
+        # Keep, per (k, cell), the entry of the closest person (the first
+        # entry among equally close ones): two scatter-minimums instead of
+        # a sort.
         cell = (k * H + iy) * W + ix
-        order = np.lexsort((dist2, cell))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = cell[order][1:] != cell[order][:-1]
-        keep = order[first]
+        nearest = np.full(K * H * W, np.inf)
+        np.minimum.at(nearest, cell, dist2)
+        entry = np.arange(cell.size)
+        closest = dist2 == nearest[cell]
+        first = np.full(K * H * W, cell.size)
+        np.minimum.at(first, cell[closest], entry[closest])
+        keep = entry[first[cell] == entry]
         return k[keep], iy[keep], ix[keep], person[pair[keep]]
 
     def _encode_disks(self, keypoints: np.ndarray,
@@ -327,17 +330,20 @@ class PersonLabCodec(BaseKeypointCodec):
         """Heatmaps, short-range and mid-range targets from the disks."""
         W, H = self.heatmap_size
         K, E, s = self.num_keypoints, self.num_edges, self.output_stride
-        heatmaps = np.zeros((K, H, W), dtype=np.float32)
-        short = np.zeros((K, 2, H, W), dtype=np.float32)
-        mid = np.zeros((E, 2, H, W), dtype=np.float32)
-        mid_w = np.zeros((E, H, W), dtype=np.float32)
+        HW = H * W
+        heatmaps = np.zeros(K * HW, dtype=np.float32)
+        short = np.zeros(K * 2 * HW, dtype=np.float32)
+        mid = np.zeros(E * 2 * HW, dtype=np.float32)
+        mid_w = np.zeros(E * HW, dtype=np.float32)
 
         k, iy, ix, person = self._disk_cells(keypoints, labelled)
         cell = iy * W + ix  # flat cell index
-        cell_xy = np.stack([ix * s, iy * s], axis=-1).astype(np.float32)
-        heatmaps.reshape(K, -1)[k, cell] = 1.
-        short_vec = keypoints[person, k] - cell_xy  # (Q, 2)
-        short.reshape(K, 2, -1)[k, :, cell] = short_vec
+        heatmaps[k * HW + cell] = 1.
+        # flat index of the x channel of (k, cell) in (K, 2, H, W); +HW: y
+        at = k * (2 * HW) + cell
+        short[at] = keypoints[person, k, 0] - (ix * s).astype(np.float32)
+        short[at + HW] = keypoints[person, k, 1] - (iy * s).astype(
+            np.float32)
 
         # every directed edge leaving keypoint k, for every disk cell of k
         out = self._out_edges[k]  # (Q, max out-degree), -1 padded
@@ -346,16 +352,19 @@ class PersonLabCodec(BaseKeypointCodec):
         target = self.edge_targets[e]
         ok = labelled[person[q], target]
         q, e, target = q[ok], e[ok], target[ok]
-        mid.reshape(E, 2, -1)[e, :, cell[q]] = (
-            keypoints[person[q], target] - cell_xy[q])
-        mid_w.reshape(E, -1)[e, cell[q]] = 1.
+        at = e * (2 * HW) + cell[q]
+        ends = keypoints[person[q], target]  # (Q', 2)
+        mid[at] = ends[:, 0] - (ix[q] * s).astype(np.float32)
+        mid[at + HW] = ends[:, 1] - (iy[q] * s).astype(np.float32)
+        mid_w[e * HW + cell[q]] = 1.
 
+        heatmaps = heatmaps.reshape(K, H, W)
         return dict(
             heatmaps=heatmaps,
             short_offsets=short.reshape(2 * K, H, W),
             short_weights=heatmaps.copy(),
             mid_offsets=mid.reshape(2 * E, H, W),
-            mid_weights=mid_w)
+            mid_weights=mid_w.reshape(E, H, W))
 
     def _encode_long_range(self, keypoints: np.ndarray, labelled: np.ndarray,
                            owned: np.ndarray, crowd: np.ndarray
@@ -368,7 +377,8 @@ class PersonLabCodec(BaseKeypointCodec):
         around each person those of the person it touches, both with weight
         0: the loss ignores them, as in the paper, but the targets stay a
         complete "perfect output" for decoding masks up to their borders
-        (``decode_upper_bound.py``).
+        (``decode_upper_bound.py``). Only the cells some person claims are
+        computed, so the cost follows the people's area.
 
         Args:
             keypoints (np.ndarray): (N, K, 2).
@@ -377,32 +387,36 @@ class PersonLabCodec(BaseKeypointCodec):
             crowd (np.ndarray): (H, W) bool crowd cells (no targets).
         """
         W, H = self.heatmap_size
-        K = self.num_keypoints
-        long = np.zeros((K, 2, H, W), dtype=np.float32)
-        long_w = np.zeros((K, H, W), dtype=np.float32)
+        K, HW = self.num_keypoints, H * W
+        long = np.zeros((K, 2, HW), dtype=np.float32)
+        long_w = np.zeros((K, HW), dtype=np.float32)
         N = owned.shape[0]
         if N:
             cover = owned.sum(axis=0)
-            # one-cell dilation of every mask (3x3), for the outer ring
+            # one-cell dilation of every mask (3x3, separable), for the
+            # outer ring
             padded = np.pad(owned, ((0, 0), (1, 1), (1, 1)))
-            grown = np.zeros_like(owned)
-            for dy in range(3):
-                for dx in range(3):
-                    grown |= padded[:, dy:dy + H, dx:dx + W]
+            rows = padded[:, :, :-2] | padded[:, :, 1:-1] | padded[:, :, 2:]
+            grown = rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
             claim = np.where((cover >= 1)[None], owned, grown)
-            area = owned.reshape(N, -1).sum(1).astype(np.float32)
-            # owner: the claiming person with the smallest area
-            owner = np.where(claim, area[:, None, None], np.inf).argmin(0)
-            valid = claim.any(axis=0) & ~crowd  # (H, W)
-            # gather in (K, 2, H, W) layout directly
-            ok = labelled.T[:, owner] & valid[None]  # (K, H, W)
+            cells = np.flatnonzero(claim.any(axis=0) & ~crowd)  # (P,)
+            # owner: the claiming person with the smallest area (the first
+            # of equal ones)
+            area = owned.reshape(N, -1).sum(1)
+            by_area = np.argsort(area, kind='stable')
+            owner = by_area[claim.reshape(N, HW)[by_area][:, cells].argmax(
+                axis=0)]  # (P,)
+            ok = labelled.T[:, owner]  # (K, P)
             xs, ys = self.grid_points()
-            cell_xy = np.stack(np.meshgrid(xs, ys))  # (2, H, W)
-            vec = keypoints.transpose(1, 2, 0)[:, :, owner] - cell_xy[None]
-            long = vec * ok[:, None]
-            long_w = (ok & (cover == 1)[None]).astype(np.float32)
+            cell_xy = np.stack([xs[cells % W], ys[cells // W]])  # (2, P)
+            # (K, 2, N) -> (K, 2, P): the owners' keypoints
+            vec = np.ascontiguousarray(keypoints.transpose(1, 2, 0))[
+                :, :, owner] - cell_xy
+            long[:, :, cells] = np.where(ok[:, None], vec, 0.)
+            long_w[:, cells] = ok & (cover.reshape(-1)[cells] == 1)
         return dict(
-            long_offsets=long.reshape(2 * K, H, W), long_weights=long_w)
+            long_offsets=long.reshape(2 * K, H, W),
+            long_weights=long_w.reshape(K, H, W))
 
     # ---------------------------------------------------------------- decode
     def maps_from_encoded(self, encoded: Dict[str, np.ndarray],

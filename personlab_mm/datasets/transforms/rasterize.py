@@ -134,10 +134,13 @@ def rasterize_segmentation_crop(
         return empty
     crop_affine = affine - np.array([[0., 0., x0], [0., 0., y0]])
     if kind == 'rle':
+        # pycocotools decodes column-major: warp the (w, h) transpose,
+        # which is C-contiguous, with x and y of the source swapped (no
+        # copy of the whole mask)
         warped = cv2.warpAffine(
-            mask_utils.decode(data), crop_affine, (x1 - x0, y1 - y0),
-            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0)
+            mask_utils.decode(data).T, crop_affine[:, [1, 0, 2]],
+            (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return warped > 0, (x0, y0)
     # pycocotools rasterises in COCO's frame: back by half a cell
     polys = [(pts @ crop_affine[:, :2].T + crop_affine[:, 2] + 0.5).ravel()
