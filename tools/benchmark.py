@@ -11,7 +11,9 @@ Three sections, all on synthetic scenes with an exact number of people
   stride 8, from the maps a perfect network would output (so the number of
   people is exact), split by stage, on the CPU and (if present) on CUDA;
 - ``model``: ``r101_coco.py`` training step (batch 8, 801x801, output
-  stride 16, bf16 autocast and channels_last on CUDA) and end-to-end
+  stride 16, with the config's optimizer wrapper and layout: bf16
+  autocast and channels-last inputs on CUDA, float32 without a GPU, as
+  ``tools/train.py`` runs it; gradient clipping included) and end-to-end
   inference (image in, people with masks out, batch 1, 1401 px, output
   stride 8, with the config's ``test_cfg`` precision and layout and its
   decoder settings), each next to the same measurement of the backbone
@@ -253,8 +255,19 @@ def _train_batch(cfg, batch: int, device: str):
     return pseudo_collate(samples)
 
 
+def _training_precision(optim_wrapper: dict, channels_last: bool) -> str:
+    """How the training step ran, e.g. ``'bfloat16 autocast +
+    channels_last'``."""
+    if optim_wrapper.get('type') == 'AmpOptimWrapper':
+        text = f"{optim_wrapper.get('dtype') or 'float16'} autocast"
+    else:
+        text = 'fp32'
+    return text + (' + channels_last' if channels_last else '')
+
+
 def bench_model(cfg, device: str, repeats: int) -> Dict:
     """Training step and end-to-end inference, model vs backbone alone."""
+    from mmengine.optim import build_optim_wrapper
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
 
@@ -263,43 +276,45 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     from personlab_mm.evaluation import perfect_maps
     from personlab_mm.models.pose_estimators import image_to_input_affine
     from personlab_mm.models.utils.tta import batch
+    from personlab_mm.utils.cli import fit_optim_wrapper_to_device
     cuda = device == 'cuda'
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    fmt = torch.channels_last if cuda else torch.contiguous_format
-    amp = dict(device_type='cuda', dtype=torch.bfloat16, enabled=cuda)
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
-    model = model.to(memory_format=fmt)
+    # training as the config says (r101_coco.py: AmpOptimWrapper in bf16,
+    # channels-last inputs; float32 without a GPU, as tools/train.py does)
+    fit_optim_wrapper_to_device(cfg)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    train_cl = cuda and bool(model.train_cfg.get('channels_last'))
     batch_size = 8
     data = model.data_preprocessor(_train_batch(cfg, batch_size, device),
                                    True)
-    inputs = data['inputs'].to(memory_format=fmt)
+    inputs = data['inputs']
     samples = data['data_samples']
-    optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     model.train()
 
     def train_step():
-        with torch.autocast(**amp):
+        with optim_wrapper.optim_context(model):
             losses = model.loss(inputs, samples)
-        sum(v for k, v in losses.items() if 'loss' in k).backward()
-        optim.step()
-        optim.zero_grad(set_to_none=True)
+        optim_wrapper.update_params(
+            sum(v for k, v in losses.items() if 'loss' in k))
+
+    backbone_inputs = inputs.contiguous(
+        memory_format=torch.channels_last) if train_cl else inputs
 
     def backbone_step():
-        with torch.autocast(**amp):
-            feats = model.backbone(inputs)
-        sum(f.float().mean() for f in feats).backward()
-        optim.step()
-        optim.zero_grad(set_to_none=True)
+        with optim_wrapper.optim_context(model):
+            feats = model.backbone(backbone_inputs)
+        optim_wrapper.update_params(sum(f.float().mean() for f in feats))
 
     reps = repeats if cuda else 2
     train_ms = timed(train_step, reps, 1, sync)
     backbone_train_ms = timed(backbone_step, reps, 1, sync)
 
     # inference: image in, people with masks out, as the config says
-    # (test_cfg.channels_last converts the weights again if it asks to)
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    # (test_cfg.channels_last converts the weights the first time)
+    model.eval()
     img, anns = make_scene(10, (640, 480), seed=3)
     resize = PersonLabResize(1401, 8)
     res = resize(dict(img=img, img_shape=img.shape[:2]))
@@ -376,7 +391,7 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
         input_hw=list(x_in.shape[-2:]),
         train_input_hw=list(inputs.shape[-2:]),
         train_output_stride=int(model.head.output_stride),
-        amp='bf16 autocast + channels_last' if cuda else 'fp32',
+        amp=_training_precision(cfg.optim_wrapper, train_cl),
         infer_precision=(f'{infer_amp or "fp32"}'
                          f'{" + channels_last" if infer_cl else ""}'),
         decoder_compile=model.head.decoder.decoder.compile)

@@ -9,7 +9,8 @@ import torch
 from mmengine.runner import Runner
 
 import personlab_mm  # noqa: F401  registers components, safe loading
-from personlab_mm.utils.cli import add_common_args, load_config
+from personlab_mm.utils.cli import (add_common_args,
+                                    fit_optim_wrapper_to_device, load_config)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,6 +50,7 @@ def main(argv=None) -> None:
             raise ValueError(f'--amp does not support optim_wrapper {wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    fit_optim_wrapper_to_device(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -23,8 +23,11 @@ instance score = ``bbox_scores``) and COCO person segmentation AP (mmdet's
 (601/1201/1801/2401) are ``model.test_cfg.flip_test`` and
 ``model.test_cfg.multiscale``.
 
-Speed (not in the paper; no effect on the CPU): on CUDA the network runs
-in bf16 autocast and channels-last layout at test time
+Speed (not in the paper; no effect on the CPU): on GPUs training runs in
+bf16 autocast (``optim_wrapper.type='AmpOptimWrapper'``, ``dtype='bfloat16'``;
+on a machine without a GPU ``tools/train.py`` falls back to float32) with
+channels-last inputs (``model.train_cfg.channels_last``); on CUDA the network
+runs in bf16 autocast and channels-last layout at test time
 (``model.test_cfg.amp`` / ``channels_last``; prediction layers, refinement
 and decoding stay float32), and decoding takes its compiled fixed-shape path
 (``codec.decoder.compile='auto'``: ``torch.compile``; the first image of a
@@ -65,6 +68,10 @@ val_cfg = dict()
 test_cfg = dict()
 
 optim_wrapper = dict(
+    # bf16 autocast on GPUs (with model.train_cfg.channels_last); on a
+    # machine without a GPU tools/train.py trains in float32 instead
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
     optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4),
     # robustness: caps the update of a rare bad batch. Chosen well above
     # normal steps (r18_synthetic's gradient norm is 2-6; not yet measured
@@ -119,6 +126,8 @@ model = dict(
         intermediate_feat_index=0,
         feat_index=1,
         decoder=codec),
+    # channels-last CUDA inputs in training (faster cuDNN kernels with bf16)
+    train_cfg=dict(channels_last=True),
     test_cfg=dict(
         output_stride=8,  # trained at 16, same weights with atrous rates x2
         flip_test=False,

@@ -7,7 +7,9 @@ Both accept what ``mim train`` / ``mim test`` pass through: ``--launcher``,
 import argparse
 import os
 import os.path as osp
+import warnings
 
+import torch
 from mmengine.config import Config, DictAction
 
 from .dist import setup_cpu_distributed
@@ -56,3 +58,27 @@ def load_config(args: argparse.Namespace) -> Config:
     # no GPU: gloo process group, CPU DDP (what MMEngine 0.10.7 cannot do)
     setup_cpu_distributed(cfg, args.launcher)
     return cfg
+
+
+#: what only :class:`mmengine.optim.AmpOptimWrapper` takes
+_AMP_ONLY_KEYS = ('dtype', 'loss_scale', 'use_fsdp')
+
+
+def fit_optim_wrapper_to_device(cfg: Config) -> None:
+    """Train an ``AmpOptimWrapper`` config in float32 where there is no GPU.
+
+    MMEngine's ``AmpOptimWrapper`` refuses to be built without a CUDA (or
+    NPU/MLU/MUSA) device. The paper configs ask for bf16 autocast, which
+    only pays off on GPUs; on a CPU-only machine they train with a plain
+    ``OptimWrapper`` (same optimizer, gradient clipping and accumulation)
+    and say so, instead of stopping.
+    """
+    wrapper = cfg.get('optim_wrapper')
+    if not wrapper or wrapper.get('type') != 'AmpOptimWrapper' or \
+            torch.cuda.is_available():
+        return
+    warnings.warn('optim_wrapper.type=AmpOptimWrapper needs a GPU; no GPU '
+                  'here: training in float32 with OptimWrapper')
+    wrapper.type = 'OptimWrapper'
+    for key in _AMP_ONLY_KEYS:
+        wrapper.pop(key, None)

@@ -98,6 +98,9 @@ class PersonLabEstimator(BottomupPoseEstimator):
     instance score), ``bboxes`` (N, 4, xyxy), ``masks`` (N, h, w) bool at
     the original image size and ``labels`` (zeros: person).
 
+    ``train_cfg`` keys: ``channels_last`` (bool: CUDA training inputs in
+    channels-last layout, see :meth:`loss`; ignored on the CPU).
+
     ``test_cfg`` keys: ``output_stride`` (int, optional), ``flip_test``
     (bool), ``multiscale`` (list of longest sides, optional; the input's own
     size is always used first), ``decode_masks`` (bool, default True),
@@ -170,6 +173,20 @@ class PersonLabEstimator(BottomupPoseEstimator):
             self.to(memory_format=torch.channels_last)
             self._channels_last = True
         return inputs.contiguous(memory_format=torch.channels_last)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """MMPose's bottom-up losses; with ``train_cfg.channels_last``, CUDA
+        inputs in channels-last layout.
+
+        Only the inputs are converted: cuDNN then runs every convolution in
+        channels-last (its output follows the input), and the weights keep
+        their layout, so DDP's gradient buckets, checkpoints and EMA copies
+        are as without the option.
+        """
+        if inputs.device.type == 'cuda' and self.train_cfg.get(
+                'channels_last', False):
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return super().loss(inputs, data_samples)
 
     def _features(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Backbone (and neck) features; under ``test_cfg.amp`` on CUDA the
