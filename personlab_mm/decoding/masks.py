@@ -111,8 +111,8 @@ def assign_masks(segmentation: Tensor,
                                            seg_threshold)
     seg = _sample(segmentation[None].to(dtype), xs / stride,
                   ys / stride)[0]
-    keep = seg >= seg_threshold
-    person, xs, ys = candidates[keep], xs[keep], ys[keep]
+    keep = torch.nonzero(seg >= seg_threshold, as_tuple=True)[0]
+    person, xs, ys = (t.index_select(0, keep) for t in (candidates, xs, ys))
     if person.numel() == 0:
         return masks.view(J, h, w)
     kp, weights, scale_norm, valid_people = _person_terms(
@@ -133,7 +133,9 @@ def assign_masks(segmentation: Tensor,
             D = _embedding_distance(px[None] + longs[0::2],
                                     py[None] + longs[1::2], kp, weights,
                                     scale_norm)
-        masks[:, idx] = (D <= distance_threshold) & valid_people[:, None]
+        # index_copy_: a third of the time of masks[:, idx] = ...
+        masks.index_copy_(1, idx,
+                          (D <= distance_threshold) & valid_people[:, None])
     return masks.view(J, h, w)
 
 
@@ -160,9 +162,9 @@ def _candidate_pixels(segmentation: Tensor, A: Tensor, stride: float,
         y_v = A[1, 1] * v + A[1, 2]
         cx = (x_u / stride).floor().clamp(-1, W).long() + 1
         cy = (y_v / stride).floor().clamp(-1, H).long() + 1
-        cand = near[cy[:, None], cx[None, :]].view(-1)
-        flat = torch.nonzero(cand, as_tuple=True)[0]
-        return x_u[flat % w], y_v[flat // w], flat
+        cand = near[cy[:, None], cx[None, :]]  # (h, w)
+        row, col = torch.nonzero(cand, as_tuple=True)
+        return x_u[col], y_v[row], row * w + col
     vv, uu = torch.meshgrid(v, u, indexing='ij')
     x = (A[0, 0] * uu + A[0, 1] * vv + A[0, 2]).view(-1)
     y = (A[1, 0] * uu + A[1, 1] * vv + A[1, 2]).view(-1)

