@@ -29,6 +29,9 @@ def test_benchmark_targets_and_decode_sections(tmp_path):
     assert decode['1']['people_found'] == 1
     assert decode['3']['people_found'] == 3
     assert decode['3']['warmup_s'] >= 0
-    for stage in ('hough_ms', 'peaks_ms', 'grouping_ms', 'scoring_ms',
-                  'masks_ms'):
+    stages = ('prepare_ms', 'hough_ms', 'peaks_ms', 'grouping_ms',
+              'scoring_ms', 'masks_ms', 'results_ms')
+    for stage in stages:
         assert decode['3'][stage] >= 0
+    # the stages account for the whole decoding but Python glue
+    assert sum(decode['3'][s] for s in stages) <= decode['3']['total_ms']

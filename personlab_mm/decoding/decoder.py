@@ -61,9 +61,9 @@ def _fresh(maps: 'PersonLabMaps', fields: Sequence[str]) -> 'PersonLabMaps':
            for name in fields})
 
 
-class _Stopwatch:
-    """Per-stage wall time (device-synchronised) when ``timings`` is a
-    dict."""
+class Stopwatch:
+    """Per-stage wall time in milliseconds (device-synchronised), added to
+    ``timings[name]`` when ``timings`` is a dict; free otherwise."""
 
     def __init__(self, timings: Optional[Dict[str, float]], device):
         self.timings = timings
@@ -230,20 +230,23 @@ class PersonLabDecoder:
             maps (PersonLabMaps): Dense outputs.
             input_size (Tuple[int, int]): Network input ``(w, h)``.
             timings (dict, optional): Filled with milliseconds per stage
-                (``hough``, ``peaks``, ``grouping``, ``scoring``).
+                (``prepare``: sanitising and copying the maps, ``hough``,
+                ``peaks``, ``grouping``, ``scoring``).
 
         Returns:
             dict: ``keypoints`` (J, K, 2) input pixels, ``keypoint_scores``
             (J, K), ``keypoint_probs`` (J, K), ``scores`` (J,) and
             ``scales`` (J,), by descending score, ``J <= max_people``.
         """
-        # robustness: any network output (NaN, inf, huge) becomes decodable
-        maps = sanitize_maps(maps, ('heatmaps', 'short_offsets',
-                                    'mid_offsets', 'long_offsets'))
-        clock = _Stopwatch(timings, maps.heatmaps.device)
+        clock = Stopwatch(timings, maps.heatmaps.device)
+        with clock('prepare'):
+            # robustness: any network output (NaN, inf, huge) becomes
+            # decodable
+            maps = sanitize_maps(maps, ('heatmaps', 'short_offsets',
+                                        'mid_offsets', 'long_offsets'))
+            heatmaps = torch.nan_to_num(maps.heatmaps, nan=0.)
         stride = float(maps.stride)
         hs = self._hough_stride(stride)
-        heatmaps = torch.nan_to_num(maps.heatmaps, nan=0.)
         if self._static(heatmaps.device):
             return self._decode_poses_static(maps, heatmaps, input_size,
                                              clock)
@@ -302,7 +305,7 @@ class PersonLabDecoder:
 
     def _decode_poses_static(self, maps: PersonLabMaps, heatmaps: Tensor,
                              input_size: Tuple[int, int],
-                             clock: '_Stopwatch') -> Dict[str, Tensor]:
+                             clock: 'Stopwatch') -> Dict[str, Tensor]:
         """:meth:`decode_poses` with the compiled fixed-shape stages.
 
         Seeds are the top ``max_seeds`` Hough peaks (padding flagged
@@ -315,8 +318,10 @@ class PersonLabDecoder:
         stride = float(maps.stride)
         hs = self._hough_stride(stride)
         traversals, kappas = self._constants(heatmaps.device)
-        maps = _fresh(maps, ('short_offsets', 'mid_offsets', 'long_offsets'))
-        heatmaps = heatmaps.clone(memory_format=torch.contiguous_format)
+        with clock('prepare'):
+            maps = _fresh(maps,
+                          ('short_offsets', 'mid_offsets', 'long_offsets'))
+            heatmaps = heatmaps.clone(memory_format=torch.contiguous_format)
         with clock('hough'):
             hough = _compile(hough_voting_dense, mode)(
                 heatmaps, maps.short_offsets, stride, self.radius, hs,
@@ -374,11 +379,14 @@ class PersonLabDecoder:
             poses (dict): Output of :meth:`decode_poses`.
             image_to_input (Tensor): (2, 3) affine, image -> input pixels.
             image_hw (Tuple[int, int]): Image size ``(h, w)``.
-            timings (dict, optional): Adds ``masks`` milliseconds.
+            timings (dict, optional): Adds ``masks`` (and ``prepare``)
+                milliseconds.
         """
-        # robustness: any network output (NaN, inf, huge) becomes decodable
-        maps = sanitize_maps(maps, ('segmentation', 'long_offsets'))
-        clock = _Stopwatch(timings, maps.heatmaps.device)
+        clock = Stopwatch(timings, maps.heatmaps.device)
+        with clock('prepare'):
+            # robustness: any network output (NaN, inf, huge) becomes
+            # decodable
+            maps = sanitize_maps(maps, ('segmentation', 'long_offsets'))
         if self._static(maps.heatmaps.device) and self.mask_mode == 'grid':
             with clock('masks'):
                 return self._decode_masks_static(maps, poses, image_to_input,

@@ -14,7 +14,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import SampleList
 from torch import Tensor, nn
 
-from ...decoding import PersonLabMaps
+from ...decoding import PersonLabMaps, Stopwatch
 from ..utils.atrous import (resnet_output_stride, resnet_output_stride_as,
                             set_resnet_output_stride)
 from ..utils.tta import average, flip_back, rescale_to, unbatch
@@ -281,7 +281,9 @@ class PersonLabEstimator(BottomupPoseEstimator):
                 ``input_center``, ``input_scale`` and ``ori_shape`` metainfo.
             input_hw (Sequence[int], optional): Input tensor size; defaults
                 to the one the grid implies.
-            timings (dict, optional): Filled with per-stage milliseconds.
+            timings (dict, optional): Filled with per-stage milliseconds:
+                the decoder's stages and ``results`` (boxes, the transfer
+                to the host, masks as numpy).
 
         Returns:
             List[PoseDataSample]: ``data_samples`` with ``pred_instances``.
@@ -297,30 +299,42 @@ class PersonLabEstimator(BottomupPoseEstimator):
             h, w = meta['ori_shape'][:2]
             kp_img = _affine(poses['keypoints'],
                              np.linalg.inv(np.vstack([A, [0., 0., 1.]]))[:2])
-            J, K = kp_img.shape[:2]
+            J = kp_img.shape[0]
             if decode_masks:
                 masks = codec.decode_masks(m, poses, A, (h, w), timings)
             else:
                 masks = kp_img.new_zeros((J, h, w), dtype=torch.bool)
-            boxes, has_mask = _boxes(kp_img, masks)
-            # everything but the masks in one transfer
-            host = torch.cat([
-                kp_img.reshape(J, 2 * K), poses['keypoint_scores'],
-                poses['scores'][:, None], boxes, has_mask[:, None]
-            ], dim=1).float().cpu().numpy()
-            scores = host[:, 3 * K]
-            pred = InstanceData()
-            pred.keypoints = host[:, :2 * K].reshape(J, K, 2)
-            pred.keypoint_scores = host[:, 2 * K:3 * K]
-            pred.keypoints_visible = pred.keypoint_scores
-            pred.bboxes = host[:, 3 * K + 1:3 * K + 5]
-            pred.bbox_scores = scores
-            pred.scores = scores
-            pred.labels = np.zeros(J, dtype=np.int64)
-            pred.masks = _masks_to_numpy(masks, pred.bboxes,
-                                         host[:, 3 * K + 5] > 0)
+            clock = Stopwatch(timings, masks.device)
+            with clock('results'):  # boxes, and everything to the host
+                pred = self._host_instances(kp_img, poses, masks)
             sample.pred_instances = pred
         return data_samples
+
+    @staticmethod
+    def _host_instances(kp_img: Tensor, poses: Dict[str, Tensor],
+                        masks: Tensor) -> InstanceData:
+        """The people of one image as numpy ``pred_instances``: boxes from
+        the masks, one transfer for everything but the masks, the masks'
+        boxes only from a GPU."""
+        J, K = kp_img.shape[:2]
+        boxes, has_mask = _boxes(kp_img, masks)
+        # everything but the masks in one transfer
+        host = torch.cat([
+            kp_img.reshape(J, 2 * K), poses['keypoint_scores'],
+            poses['scores'][:, None], boxes, has_mask[:, None]
+        ], dim=1).float().cpu().numpy()
+        scores = host[:, 3 * K]
+        pred = InstanceData()
+        pred.keypoints = host[:, :2 * K].reshape(J, K, 2)
+        pred.keypoint_scores = host[:, 2 * K:3 * K]
+        pred.keypoints_visible = pred.keypoint_scores
+        pred.bboxes = host[:, 3 * K + 1:3 * K + 5]
+        pred.bbox_scores = scores
+        pred.scores = scores
+        pred.labels = np.zeros(J, dtype=np.int64)
+        pred.masks = _masks_to_numpy(masks, pred.bboxes,
+                                     host[:, 3 * K + 5] > 0)
+        return pred
 
 
 def _affine(points: Tensor, M: np.ndarray) -> Tensor:
