@@ -6,7 +6,7 @@ Three sections, all on synthetic scenes with an exact number of people
 - ``targets``: images/s on ONE CPU core (torch and OpenCV single-threaded)
   for the full training pipeline (load, random affine to 801x801, flip,
   targets at output stride 8, packing) and for the target step alone, with
-  1, 10 and 30 people;
+  1, 10 and 30 people (the same seeded random crops in every run);
 - ``decode``: milliseconds per image at a longest side of 1401 px, output
   stride 8, from the maps a perfect network would output (so the number of
   people is exact), split by stage, on the CPU and (if present) on CUDA;
@@ -32,6 +32,7 @@ Prints a table per section and, as the last line, one JSON object with
 every number and the machine it ran on.
 """
 import argparse
+import itertools
 import json
 import os
 import os.path as osp
@@ -43,6 +44,7 @@ import time
 from typing import Callable, Dict, List
 
 import cv2
+import numpy as np
 import torch
 
 _AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -159,11 +161,16 @@ def bench_targets(cfg, people: List[int], repeats: int) -> Dict:
     with tempfile.TemporaryDirectory() as tmp:
         for n in people:
             ds = scene_dataset(n, (640, 480), pipeline, tmp)
+            # the same random crops and flips in every run
+            np.random.seed(n)
             full_ms = timed(lambda: ds[0], repeats)
-            info = ds.get_data_info(0)
-            before = Compose(pipeline[:target_index])(info)
+            # the target step alone, on as many different crops
+            np.random.seed(n)
+            before = Compose(pipeline[:target_index])
+            crops = itertools.cycle(
+                [before(ds.get_data_info(0)) for _ in range(repeats)])
             target = Compose(pipeline[target_index:target_index + 1])
-            step_ms = timed(lambda: target(dict(before)), repeats)
+            step_ms = timed(lambda: target(dict(next(crops))), repeats)
             results[n] = dict(
                 full_pipeline_img_per_s=round(1e3 / full_ms, 1),
                 target_step_img_per_s=round(1e3 / step_ms, 1),
