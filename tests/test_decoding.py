@@ -105,6 +105,40 @@ def test_greedy_select_respects_the_nms_radius():
     ]
 
 
+@pytest.mark.parametrize('first_chunk', [1, 3, 64])
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_group_greedily_equals_greedy_select_over_all_seeds(
+        first_chunk, seed):
+    from personlab_mm.decoding import group_greedily
+    gen = torch.Generator().manual_seed(seed)
+    N, K = 150, 17
+    # crowded seeds: many conflicts within r = 10
+    seed_xy = torch.rand(N, 2, generator=gen) * 60.
+    seed_kpt = torch.randint(0, K, (N, ), generator=gen)
+    table = torch.randn(K, K, 2, generator=gen) * 15.
+
+    def skeletons_of(xy, kpt):
+        # a deterministic skeleton per seed; some keypoints NaN
+        skel = xy[:, None] + table[kpt] + torch.sin(xy.sum(1))[:, None,
+                                                               None] * 3.
+        skel[(xy[:, 0] > 50.)[:, None] & (torch.arange(K) == 3)] = float(
+            'nan')
+        return skel
+
+    everyone = skeletons_of(seed_xy, seed_kpt)
+    for max_people in (5, 100):
+        want = greedy_select(seed_kpt, seed_xy, everyone, 10., max_people)
+        people, index = group_greedily(seed_kpt, seed_xy, skeletons_of, 10.,
+                                       max_people, first_chunk=first_chunk)
+        assert index.tolist() == want.tolist()
+        assert 1 < len(want) <= max_people
+        torch.testing.assert_close(people, everyone[want], equal_nan=True,
+                                   rtol=0, atol=0)
+    people, index = group_greedily(seed_kpt[:0], seed_xy[:0], skeletons_of,
+                                   10., 20)
+    assert people.shape == (0, K, 2) and index.numel() == 0
+
+
 def test_expected_oks_by_hand():
     hough = torch.zeros(1, 5, 5)
     hough[0, 2, 2] = 0.75  # at the keypoint (4, 4), hough stride 2

@@ -33,7 +33,8 @@ and decoding stay float32), and decoding takes its compiled fixed-shape path
 (``codec.decoder.compile='auto'``: ``torch.compile``; the first image of a
 process compiles, 117 s measured on a fresh H100 machine, 33 s with
 inductor's on-disk cache warm; then 6-13 ms per 1401 px image for 1-60
-people there, see docs/benchmarks.md). To skip the compilation:
+people there, in the last H100 run, see docs/benchmarks.md). To skip the
+compilation:
 ``--cfg-options model.head.decoder.decoder.compile=False``.
 
 Not stated in the paper and chosen here: weight decay 1e-4 (the usual

@@ -1,7 +1,8 @@
 """PersonLab decoding as small torch functions (CPU or GPU, unchanged)."""
 from .decoder import PersonLabDecoder, PersonLabMaps, Stopwatch
-from .grouping import (follow_tree, greedy_accept, greedy_select, group_seeds,
-                       seed_conflicts, tree_traversals)
+from .grouping import (follow_tree, greedy_accept, greedy_select,
+                       group_greedily, group_seeds, seed_conflicts,
+                       tree_traversals)
 from .hough import (find_peaks, find_peaks_dense, hough_grid_size,
                     hough_voting, hough_voting_dense, local_mass)
 from .masks import assign_masks, assign_masks_dense
@@ -18,5 +19,5 @@ __all__ = [
     'hough_keypoint_scores', 'instance_scales', 'oks_hard_nms', 'oks_matrix',
     'sample_keypoint_maps', 'soft_nms', 'sanitize_maps', 'greedy_accept',
     'group_seeds', 'seed_conflicts', 'find_peaks_dense', 'hough_voting_dense',
-    'assign_masks_dense', 'score_candidates', 'Stopwatch'
+    'assign_masks_dense', 'score_candidates', 'Stopwatch', 'group_greedily'
 ]

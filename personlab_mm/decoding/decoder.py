@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .grouping import (follow_tree, greedy_accept, greedy_select, group_seeds,
+from .grouping import (follow_tree, greedy_accept, group_greedily, group_seeds,
                        tree_traversals)
 from .hough import (find_peaks, find_peaks_dense, hough_grid_size,
                     hough_voting, hough_voting_dense)
@@ -262,14 +262,16 @@ class PersonLabDecoder:
             return self._no_people(heatmaps)
         with clock('grouping'):
             fallback = self.long_range_fallback
-            skeletons = follow_tree(
-                seed_xy, seed_kpt, maps.mid_offsets, stride, self.traversals,
-                heatmaps if fallback else None,
-                maps.long_offsets if fallback else None,
-                self.support_threshold)
-            accepted = greedy_select(seed_kpt, seed_xy, skeletons,
-                                     self.nms_radius, self.max_candidates)
-            people = skeletons[accepted]
+
+            def skeletons_of(xy: Tensor, kpt: Tensor) -> Tensor:
+                return follow_tree(xy, kpt, maps.mid_offsets, stride,
+                                   self.traversals,
+                                   heatmaps if fallback else None,
+                                   maps.long_offsets if fallback else None,
+                                   self.support_threshold)
+
+            people, _ = group_greedily(seed_kpt, seed_xy, skeletons_of,
+                                       self.nms_radius, self.max_candidates)
         with clock('scoring'):
             result = self._score(maps, hough, hs, people)
         return result

@@ -1,5 +1,5 @@
 """Greedy grouping of keypoint seeds into people (PersonLab Sec. 3.1)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -211,6 +211,70 @@ def greedy_select(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
     blocked = seed_conflicts(seed_kpt, seed_xy, skeletons, nms_radius)
     accepted = greedy_accept(blocked.cpu().numpy(), max_people)
     return torch.as_tensor(accepted, dtype=torch.long, device=seed_xy.device)
+
+
+def group_greedily(seed_kpt: Tensor,
+                   seed_xy: Tensor,
+                   skeletons_of: Callable[[Tensor, Tensor], Tensor],
+                   nms_radius: float,
+                   max_people: int,
+                   first_chunk: int = 64) -> Tuple[Tensor, Tensor]:
+    """PersonLab's greedy decoding, following the tree only from the seeds
+    that can still start a person.
+
+    The same people as :func:`greedy_select` over the skeletons of all
+    seeds, but seeds are taken in chunks in priority order (``first_chunk``
+    seeds, then twice as many each time): the seeds of a chunk that an
+    accepted person already covers are dropped before their skeletons are
+    computed, and the rest are decided with :func:`seed_conflicts` and
+    :func:`greedy_accept`. In an image of many people most seeds are
+    keypoints of people accepted earlier, so the tree is followed from few
+    more seeds than there are people, and the conflict matrices stay
+    chunk-sized instead of (seeds x seeds).
+
+    Args:
+        seed_kpt (Tensor): (N,) keypoint types, in priority order.
+        seed_xy (Tensor): (N, 2) seed positions.
+        skeletons_of (Callable): ``(seed_xy (C, 2), seed_kpt (C,)) -> (C,
+            K, 2)`` the skeleton of each seed (:func:`follow_tree`).
+        nms_radius (float): r in input pixels (paper: 10).
+        max_people (int): Stop after this many people.
+        first_chunk (int): Size of the first chunk. Defaults to 64.
+
+    Returns:
+        tuple: ``skeletons`` (J, K, 2) of the accepted people and their
+        seed indices (J,) long, in order.
+    """
+    device = seed_xy.device
+    N = seed_xy.shape[0]
+    index = torch.arange(N, device=device)
+    chosen: List[Tensor] = []
+    people: List[Tensor] = []
+    count, start, size = 0, 0, max(1, first_chunk)
+    while start < N and count < max_people:
+        idx = index[start:start + size]
+        start, size = start + size, 2 * size
+        if people:  # drop the seeds an accepted person covers
+            done = torch.cat(people)  # (J, K, 2)
+            dist = (done[:, seed_kpt[idx]] - seed_xy[idx][None]).norm(dim=-1)
+            covered = (torch.nan_to_num(dist, nan=float('inf')) <=
+                       nms_radius).any(dim=0)
+            idx = idx[~covered]
+        if idx.numel() == 0:
+            continue
+        kpt, xy = seed_kpt[idx], seed_xy[idx]
+        skeletons = skeletons_of(xy, kpt)
+        blocked = seed_conflicts(kpt, xy, skeletons, nms_radius)
+        accepted = torch.as_tensor(
+            greedy_accept(blocked.cpu().numpy(), max_people - count),
+            dtype=torch.long, device=device)
+        chosen.append(idx[accepted])
+        people.append(skeletons[accepted])
+        count += accepted.numel()
+    if not people:
+        K = skeletons_of(seed_xy[:0], seed_kpt[:0]).shape[1]
+        return seed_xy.new_zeros((0, K, 2)), index[:0]
+    return torch.cat(people), torch.cat(chosen)
 
 
 def group_seeds(seed_xy: Tensor,
