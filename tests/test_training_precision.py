@@ -50,6 +50,15 @@ def test_float32_configs_and_gpu_machines_are_left_alone(monkeypatch):
     assert amp.optim_wrapper.dtype == 'bfloat16'
 
 
+def test_plain_optim_wrapper_drops_the_amp_keys():
+    cfg = Config.fromfile(osp.join(CONFIGS, 'r101_coco.py'))
+    cfg.merge_from_dict({'optim_wrapper.type': 'OptimWrapper'})
+    fit_optim_wrapper_to_device(cfg)
+    assert 'dtype' not in cfg.optim_wrapper
+    built = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
+    assert type(built) is OptimWrapper
+
+
 def _tiny_estimator(**train_cfg):
     model = MODELS.build(
         dict(

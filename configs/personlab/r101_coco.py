@@ -25,7 +25,8 @@ instance score = ``bbox_scores``) and COCO person segmentation AP (mmdet's
 
 Speed (not in the paper; no effect on the CPU): on GPUs training runs in
 bf16 autocast (``optim_wrapper.type='AmpOptimWrapper'``, ``dtype='bfloat16'``;
-on a machine without a GPU ``tools/train.py`` falls back to float32) with
+on a machine without a GPU ``tools/train.py`` falls back to float32;
+``--cfg-options optim_wrapper.type=OptimWrapper``: float32 anywhere) with
 channels-last inputs (``model.train_cfg.channels_last``); on CUDA the network
 runs in bf16 autocast and channels-last layout at test time
 (``model.test_cfg.amp`` / ``channels_last``; prediction layers, refinement

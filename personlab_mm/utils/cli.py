@@ -71,14 +71,18 @@ def fit_optim_wrapper_to_device(cfg: Config) -> None:
     NPU/MLU/MUSA) device. The paper configs ask for bf16 autocast, which
     only pays off on GPUs; on a CPU-only machine they train with a plain
     ``OptimWrapper`` (same optimizer, gradient clipping and accumulation)
-    and say so, instead of stopping.
+    and say so, instead of stopping. A plain ``OptimWrapper`` also drops
+    the AMP-only keys, so ``--cfg-options optim_wrapper.type=OptimWrapper``
+    is all it takes to train such a config in float32 on a GPU.
     """
     wrapper = cfg.get('optim_wrapper')
-    if not wrapper or wrapper.get('type') != 'AmpOptimWrapper' or \
-            torch.cuda.is_available():
+    if not wrapper:
         return
-    warnings.warn('optim_wrapper.type=AmpOptimWrapper needs a GPU; no GPU '
-                  'here: training in float32 with OptimWrapper')
-    wrapper.type = 'OptimWrapper'
-    for key in _AMP_ONLY_KEYS:
-        wrapper.pop(key, None)
+    if wrapper.get('type') == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        warnings.warn('optim_wrapper.type=AmpOptimWrapper needs a GPU; no '
+                      'GPU here: training in float32 with OptimWrapper')
+        wrapper.type = 'OptimWrapper'
+    if wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+        for key in _AMP_ONLY_KEYS:
+            wrapper.pop(key, None)
