@@ -338,12 +338,13 @@ class PersonLabCodec(BaseKeypointCodec):
 
         k, iy, ix, person = self._disk_cells(keypoints, labelled)
         cell = iy * W + ix  # flat cell index
+        cell_x = (ix * s).astype(np.float32)  # input pixels
+        cell_y = (iy * s).astype(np.float32)
         heatmaps[k * HW + cell] = 1.
         # flat index of the x channel of (k, cell) in (K, 2, H, W); +HW: y
         at = k * (2 * HW) + cell
-        short[at] = keypoints[person, k, 0] - (ix * s).astype(np.float32)
-        short[at + HW] = keypoints[person, k, 1] - (iy * s).astype(
-            np.float32)
+        short[at] = keypoints[person, k, 0] - cell_x
+        short[at + HW] = keypoints[person, k, 1] - cell_y
 
         # every directed edge leaving keypoint k, for every disk cell of k
         out = self._out_edges[k]  # (Q, max out-degree), -1 padded
@@ -354,8 +355,8 @@ class PersonLabCodec(BaseKeypointCodec):
         q, e, target = q[ok], e[ok], target[ok]
         at = e * (2 * HW) + cell[q]
         ends = keypoints[person[q], target]  # (Q', 2)
-        mid[at] = ends[:, 0] - (ix[q] * s).astype(np.float32)
-        mid[at + HW] = ends[:, 1] - (iy[q] * s).astype(np.float32)
+        mid[at] = ends[:, 0] - cell_x[q]
+        mid[at + HW] = ends[:, 1] - cell_y[q]
         mid_w[e * HW + cell[q]] = 1.
 
         heatmaps = heatmaps.reshape(K, H, W)

@@ -142,12 +142,13 @@ def seed_conflicts(seed_kpt: Tensor, seed_xy: Tensor, skeletons: Tensor,
     Args:
         seed_kpt (Tensor): (N,) keypoint types.
         seed_xy (Tensor): (N, 2) seed positions.
-        skeletons (Tensor): (N, K, 2) skeleton of every seed.
+        skeletons (Tensor): (M, K, 2) skeletons: of every seed (M = N),
+            or of people already accepted.
         nms_radius (float): r in input pixels.
 
     Returns:
-        Tensor: (N, N) bool, ``blocked[n, m]``: seed ``n`` lies within
-        ``nms_radius`` of keypoint ``k_n`` of the skeleton of seed ``m``.
+        Tensor: (N, M) bool, ``blocked[n, m]``: seed ``n`` lies within
+        ``nms_radius`` of keypoint ``k_n`` of skeleton ``m``.
     """
     own = skeletons[:, seed_kpt, :]  # (M, N, 2): skeleton m at type k_n
     dist = (own - seed_xy[None]).norm(dim=-1).T  # (N, M)
@@ -226,11 +227,11 @@ def group_greedily(seed_kpt: Tensor,
     seeds, but seeds are taken in chunks in priority order (``first_chunk``
     seeds, then twice as many each time): the seeds of a chunk that an
     accepted person already covers are dropped before their skeletons are
-    computed, and the rest are decided with :func:`seed_conflicts` and
-    :func:`greedy_accept`. In an image of many people most seeds are
-    keypoints of people accepted earlier, so the tree is followed from few
-    more seeds than there are people, and the conflict matrices stay
-    chunk-sized instead of (seeds x seeds).
+    computed (:func:`seed_conflicts` against the accepted skeletons), and
+    the rest are decided with :func:`greedy_select`. In an image of many
+    people most seeds are keypoints of people accepted earlier, so the tree
+    is followed from few more seeds than there are people, and the
+    conflict matrices stay chunk-sized instead of (seeds x seeds).
 
     Args:
         seed_kpt (Tensor): (N,) keypoint types, in priority order.
@@ -255,19 +256,15 @@ def group_greedily(seed_kpt: Tensor,
         idx = index[start:start + size]
         start, size = start + size, 2 * size
         if people:  # drop the seeds an accepted person covers
-            done = torch.cat(people)  # (J, K, 2)
-            dist = (done[:, seed_kpt[idx]] - seed_xy[idx][None]).norm(dim=-1)
-            covered = (torch.nan_to_num(dist, nan=float('inf')) <=
-                       nms_radius).any(dim=0)
-            idx = idx[~covered]
+            covered = seed_conflicts(seed_kpt[idx], seed_xy[idx],
+                                     torch.cat(people), nms_radius)
+            idx = idx[~covered.any(dim=1)]
         if idx.numel() == 0:
             continue
         kpt, xy = seed_kpt[idx], seed_xy[idx]
         skeletons = skeletons_of(xy, kpt)
-        blocked = seed_conflicts(kpt, xy, skeletons, nms_radius)
-        accepted = torch.as_tensor(
-            greedy_accept(blocked.cpu().numpy(), max_people - count),
-            dtype=torch.long, device=device)
+        accepted = greedy_select(kpt, xy, skeletons, nms_radius,
+                                 max_people - count)
         chosen.append(idx[accepted])
         people.append(skeletons[accepted])
         count += accepted.numel()
