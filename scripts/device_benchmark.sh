@@ -7,8 +7,8 @@
 #     bash scripts/device_benchmark.sh
 #
 # 1. installs .gpu_wheels/*.whl (if present) into /tmp/site;
-# 2. runs the tests that have CUDA variants (decoding, estimator, head,
-#    training layout), CPU and CUDA, if pytest is there;
+# 2. runs the tests that have CUDA variants (primitives, decoding,
+#    estimator, head, training layout), CPU and CUDA, if pytest is there;
 # 3. runs tools/benchmark.py --device cuda (decoding per stage on the CPU
 #    and on CUDA, r101_coco.py training step and end-to-end inference next
 #    to the backbone alone).
@@ -37,9 +37,9 @@ fi
 
 status=0
 if "$PY" -c 'import pytest' 2>/dev/null; then
-    "$PY" -m pytest -q -p no:cacheprovider tests/test_decoding.py \
-        tests/test_estimator.py tests/test_head.py \
-        tests/test_training_precision.py 2>&1 | tee "$OUT/pytest.log"
+    "$PY" -m pytest -q -p no:cacheprovider tests/test_functional \
+        tests/test_decoders/test_personlab_decoder.py tests/test_models \
+        2>&1 | tee "$OUT/pytest.log"
     status=${PIPESTATUS[0]}
 else
     echo 'pytest is not installed here: CUDA tests skipped' | tee "$OUT/pytest.log"

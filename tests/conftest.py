@@ -1,8 +1,10 @@
 """Shared fixtures.
 
 ``PERSONLAB_COCO_SAMPLE`` points at the real COCO sample (four val2017
-images, 14 people; ``../shared/data/coco_sample`` in this workplace, set by
-``.ci/run``). Tests that need it skip with a visible reason when it is unset.
+images, 14 people; ``../shared/data/coco_sample`` in this workplace) and
+``PERSONLAB_CROWDPOSE_SAMPLE`` at the real CrowdPose sample (two images,
+14 keypoints, no masks); ``.ci/run`` sets both. Tests that need them skip
+with a visible reason when they are unset.
 """
 import os
 import os.path as osp
@@ -11,16 +13,25 @@ import sys
 import pytest
 
 
+def _sample_dir(variable: str, what: str) -> str:
+    """The directory in ``$variable``, or a skip saying why not."""
+    path = os.environ.get(variable)
+    if not path:
+        pytest.skip(f'{variable} is not set (the real {what} directory); '
+                    '.ci/run sets it')
+    if not osp.isfile(osp.join(path, 'person_keypoints.json')):
+        pytest.skip(f'{variable}={path} has no person_keypoints.json')
+    return path
+
+
 @pytest.fixture(scope='session')
 def coco_sample_dir() -> str:
-    path = os.environ.get('PERSONLAB_COCO_SAMPLE')
-    if not path:
-        pytest.skip('PERSONLAB_COCO_SAMPLE is not set (the real COCO sample '
-                    'directory); .ci/run sets it')
-    if not osp.isfile(osp.join(path, 'person_keypoints.json')):
-        pytest.skip(f'PERSONLAB_COCO_SAMPLE={path} has no '
-                    'person_keypoints.json')
-    return path
+    return _sample_dir('PERSONLAB_COCO_SAMPLE', 'COCO sample')
+
+
+@pytest.fixture(scope='session')
+def crowdpose_sample_dir() -> str:
+    return _sample_dir('PERSONLAB_CROWDPOSE_SAMPLE', 'CrowdPose sample')
 
 
 @pytest.fixture(scope='session')

@@ -2,8 +2,9 @@
 with the ``mmpose.`` prefix, from an MMDetection-scoped config."""
 import pytest
 from mmengine.registry import DefaultScope
+from personlab_testing import codec_cfg
 
-CODEC = dict(type='PersonLabCodec', input_size=(65, 65), output_stride=8)
+CODEC = codec_cfg(input_size=(65, 65), output_stride=8)
 COMPONENTS = [
     ('KEYPOINT_CODECS', CODEC),
     ('TRANSFORMS', dict(type='GeneratePersonLabTargets', encoder=CODEC)),

@@ -187,11 +187,10 @@ def bench_decode(cfg, people: List[int], devices: List[str],
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
 
+    from personlab_mm.analysis import perfect_maps
     from personlab_mm.datasets.synthetic import make_scene
     from personlab_mm.datasets.transforms import PersonLabResize
-    from personlab_mm.evaluation import perfect_maps
-    from personlab_mm.models.pose_estimators import image_to_input_affine
-    from personlab_mm.models.utils.tta import batch
+    from personlab_mm.functional import input_affine_from_meta
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
     codec = model.head.decoder
@@ -210,19 +209,20 @@ def bench_decode(cfg, people: List[int], devices: List[str],
                 input_scale=res['input_scale'], raw_ann_info=anns,
                 img_path=f'scene_{n}')
             in_h, in_w = res['img'].shape[:2]
-            maps = perfect_maps(codec, meta, image_to_input_affine(meta),
+            maps = perfect_maps(codec, meta, input_affine_from_meta(meta),
                                 (in_h, in_w), 8, device,
                                 dict(impute_keypoints=True))
-            batched = batch([maps])
             stages: Dict[str, List[float]] = {}
-            # what a test pipeline gives the model (no annotations)
+            # what a test pipeline and the data preprocessor give the model
             test_meta = {k: meta[k] for k in ('ori_shape', 'input_size',
                                               'input_center', 'input_scale')}
+            test_meta['batch_input_shape'] = (in_h, in_w)
 
             def run():
                 sample = PoseDataSample(metainfo=test_meta)
                 t: Dict[str, float] = {}
-                model.decode_maps(batched, [sample], (in_h, in_w), t)
+                preds = model.head.decode(maps, [sample], model.test_cfg, t)
+                model.add_pred_to_datasample(preds, None, [sample])
                 return sample, t
 
             start = time.perf_counter()
@@ -278,11 +278,10 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
 
+    from personlab_mm.analysis import perfect_maps
     from personlab_mm.datasets.synthetic import make_scene
     from personlab_mm.datasets.transforms import PersonLabResize
-    from personlab_mm.evaluation import perfect_maps
-    from personlab_mm.models.pose_estimators import image_to_input_affine
-    from personlab_mm.models.utils.tta import batch
+    from personlab_mm.functional import input_affine_from_meta
     from personlab_mm.utils.cli import fit_optim_wrapper_to_device
     cuda = device == 'cuda'
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -328,29 +327,29 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     meta = dict(ori_shape=img.shape[:2], input_size=res['input_size'],
                 input_center=res['input_center'],
                 input_scale=res['input_scale'])
-    # batched like the network's output
-    people_maps = batch([
-        perfect_maps(
-            model.head.decoder, dict(meta, raw_ann_info=anns,
-                                     img_path='scene'),
-            image_to_input_affine(meta), res['img'].shape[:2], 8, device,
-            dict(impute_keypoints=True))
-    ])
+    # a batch of one, like the network's output
+    people_maps = perfect_maps(
+        model.head.decoder, dict(meta, raw_ann_info=anns, img_path='scene'),
+        input_affine_from_meta(meta), res['img'].shape[:2], 8, device,
+        dict(impute_keypoints=True))
 
     def infer(maps=None):
         res = resize(dict(img=img, img_shape=img.shape[:2]))
         x = torch.from_numpy(res['img']).to(device).permute(2, 0, 1)
         batch_data = model.data_preprocessor(
             dict(inputs=[x], data_samples=[PoseDataSample(metainfo=meta)]))
-        inputs = batch_data['inputs']
+        inputs, samples = batch_data['inputs'], batch_data['data_samples']
         with torch.no_grad():
             if maps is None:
-                out = model.predict(inputs, batch_data['data_samples'])
+                out = model.predict(inputs, samples)
             else:  # the network runs; its maps are replaced
-                net = model.predict_maps(inputs)
-                assert net.heatmaps.shape[-2:] == maps.heatmaps.shape[-2:]
-                out = model.decode_maps(maps, batch_data['data_samples'],
-                                        tuple(inputs.shape[-2:]))
+                with model.test_stride() as stride:
+                    net = model.head.fused_maps(
+                        model.pyramid(inputs, stride), samples,
+                        model.test_cfg)
+                assert net.grid_hw == maps.grid_hw
+                preds = model.head.decode(maps, samples, model.test_cfg)
+                out = model.add_pred_to_datasample(preds, None, samples)
         return out[0].pred_instances
 
     x_in = model.data_preprocessor(
@@ -381,7 +380,7 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
     if infer_cl:
         x_in = x_in.contiguous(memory_format=torch.channels_last)
     # the backbone at the test stride, switched once outside the timing
-    with model._test_stride():
+    with model.test_stride():
         backbone_infer_ms = timed(backbone_infer, reps, 2, sync)
     return dict(
         train_img_per_s=round(batch_size * 1e3 / train_ms, 2),
@@ -401,7 +400,7 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
         amp=_training_precision(cfg.optim_wrapper, train_cl),
         infer_precision=(f'{infer_amp or "fp32"}'
                          f'{" + channels_last" if infer_cl else ""}'),
-        decoder_compile=model.head.decoder.decoder.compile)
+        decoder_compile=model.test_cfg.get('compile', False))
 
 
 def main(argv=None):

@@ -10,84 +10,54 @@ Paper setup (PersonLab, ECCV 2018, Sec. 4.1):
   norm statistics frozen at their ImageNet values (``norm_eval=True``);
 - a second set of prediction layers on the intermediate stage (res4);
 - losses weighted (4, 2, 1, 1/4, 1/8) for heatmap, segmentation, short,
-  mid and long offsets, disk radius R = 32 px;
+  mid and long offsets, disk radius R = 32 px; the kinematic tree of the
+  paper over COCO's 17 keypoints (``tree_edges='personlab_coco'``; the
+  keypoint set is MMPose's COCO metainfo);
 - SGD, constant lr 1e-3, momentum 0.9, 1M steps at batch 8 (8 GPUs x 1),
-  Polyak averaging of the weights (EMAHook, decay 0.9999).
+  Polyak averaging of the weights (EMAHook, decay 0.9999)
+  (``_base_/schedules/sgd_1m_iters.py``).
 
 Evaluation as in the paper's main results: longest side 1401, output
-stride 8 on the same weights (atrous rates changed at test time), Expected-OKS
-keypoint scores, keypoint soft-NMS, at most 20 people, masks with
-``p_seg >= 0.5`` and ``t = 0.25``; COCO keypoint AP (mmpose ``CocoMetric``,
-instance score = ``bbox_scores``) and COCO person segmentation AP (mmdet's
-``CocoMetric``, ``metric='segm'``) in one run. Flip and multi-scale testing
+stride 8 on the same weights (atrous rates changed at test time),
+Expected-OKS keypoint scores, keypoint soft-NMS, at most 20 people, masks
+with ``p_seg >= 0.5`` and ``t = 0.25`` (``model.test_cfg``, see
+``PersonLabDecoder`` for every key); COCO keypoint AP and COCO person
+segmentation AP in one run. Flip and multi-scale testing
 (601/1201/1801/2401) are ``model.test_cfg.flip_test`` and
 ``model.test_cfg.multiscale``.
 
 Speed (not in the paper; no effect on the CPU): on GPUs training runs in
-bf16 autocast (``optim_wrapper.type='AmpOptimWrapper'``, ``dtype='bfloat16'``;
-on a machine without a GPU ``tools/train.py`` falls back to float32;
-``--cfg-options optim_wrapper.type=OptimWrapper``: float32 anywhere) with
-channels-last inputs (``model.train_cfg.channels_last``); on CUDA the network
-runs in bf16 autocast and channels-last layout at test time
-(``model.test_cfg.amp`` / ``channels_last``; prediction layers, refinement
-and decoding stay float32), and decoding takes its compiled fixed-shape path
-(``codec.decoder.compile='auto'``: ``torch.compile``; the first image of a
-process compiles, 117 s measured on a fresh H100 machine, 33 s with
-inductor's on-disk cache warm; then 6-13 ms per 1401 px image for 1-60
-people there, in the last H100 run, see docs/benchmarks.md). To skip the
-compilation:
-``--cfg-options model.head.decoder.decoder.compile=False``.
+bf16 autocast with channels-last inputs (``model.train_cfg.channels_last``);
+on CUDA the network runs in bf16 autocast and channels-last layout at test
+time (``model.test_cfg.amp`` / ``channels_last``; prediction layers,
+refinement and decoding stay float32), and decoding takes its compiled
+fixed-shape path (``model.test_cfg.compile='auto'``: ``torch.compile``;
+the first image of a process compiles, 117 s measured on a fresh H100
+machine with an earlier code version, 33 s with inductor's on-disk cache
+warm; see docs/benchmarks.md). To skip the compilation:
+``--cfg-options model.test_cfg.compile=False``.
 
-Not stated in the paper and chosen here: weight decay 1e-4 (the usual
-ResNet/DeepLab setting), translation up to 20% of the image side.
-
-Data layout as in mmpose: ``data/coco/annotations/person_keypoints_*2017.json``
-and ``data/coco/{train,val}2017/``.
+Not stated in the paper and chosen here: weight decay 1e-4, translation up
+to 20% of the image side, gradient clipping (see the schedule), keypoints
+of mask-only people imputed with a geometric template instead of a pose
+estimator (Sec. 3.3).
 
     mim train personlab_mm r101_coco.py --gpus 8 --launcher pytorch
     mim test personlab_mm r101_coco.py -C work_dirs/r101_coco/iter_1000000.pth
 """
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['personlab_mm'], allow_failed_imports=False)
+_base_ = [
+    '../_base_/schedules/sgd_1m_iters.py', '../_base_/datasets/coco_person.py'
+]
 
 input_size = (801, 801)
-train_output_stride = 16
 codec = dict(
     type='PersonLabCodec',
     input_size=input_size,
-    output_stride=train_output_stride,
+    output_stride=16,
     radius=32.,
-    decoder=dict(compile='auto'))  # torch.compile'd decoding on CUDA
+    metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
+    tree_edges='personlab_coco')
 
-# runtime: 1M iterations at a constant learning rate
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=1_000_000,
-    val_interval=50_000)
-val_cfg = dict()
-test_cfg = dict()
-
-optim_wrapper = dict(
-    # bf16 autocast on GPUs (with model.train_cfg.channels_last); on a
-    # machine without a GPU tools/train.py trains in float32 instead
-    type='AmpOptimWrapper',
-    dtype='bfloat16',
-    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4),
-    # robustness: caps the update of a rare bad batch. Chosen well above
-    # normal steps (r18_synthetic's gradient norm is 2-6; not yet measured
-    # for this model: see grad_norm in the log and adjust)
-    clip_grad=dict(max_norm=35., norm_type=2))
-param_scheduler = []
-auto_scale_lr = dict(base_batch_size=8)
-
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=50_000, max_keep_ckpts=3))
-# pictures: instance masks under MMPose's skeletons and boxes, for
-# `mim test ... --show-dir DIR` and tools/demo.py
-visualizer = dict(type='PersonLabVisualizer', instance_score_thr=0.2)
 custom_hooks = [
     dict(
         type='EMAHook',
@@ -95,15 +65,10 @@ custom_hooks = [
         momentum=1e-4,
         update_buffers=True,
         priority=49),
-    # checkpoints loadable with torch.load(weights_only=True)
     dict(type='SafeCheckpointHook'),
-    # a NaN/inf loss term stops the run naming the term and iteration
-    # (action='skip' skips such steps instead)
     dict(type='NonFiniteLossHook', action='raise'),
 ]
-log_processor = dict(by_epoch=False)
 
-# model
 model = dict(
     type='PersonLabEstimator',
     data_preprocessor=dict(
@@ -134,15 +99,11 @@ model = dict(
         output_stride=8,  # trained at 16, same weights with atrous rates x2
         flip_test=False,
         multiscale=None,  # e.g. [601, 1201, 1801, 2401]
+        max_people=20,
         amp='bf16', channels_last=True,  # network precision on CUDA
+        compile='auto',  # torch.compile'd fixed-shape decoding on CUDA
     ),
 )
-
-# data
-# CocoDataset that validates the annotation file and images at load time
-dataset_type = 'PersonLabCocoDataset'
-data_mode = 'bottomup'
-data_root = 'data/coco/'
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -168,7 +129,6 @@ train_pipeline = [
                    'input_scale', 'flip', 'flip_direction', 'flip_indices',
                    'dataset_name')),
 ]
-
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='PersonLabResize', longest_side=1401, size_divisor=8),
@@ -179,44 +139,6 @@ val_pipeline = [
                    'raw_ann_info')),
 ]
 
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        pipeline=train_pipeline,
-    ))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_val2017.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-        score_mode='bbox',  # the Expected-OKS / soft-NMS instance score
-        nms_mode='none'),  # soft-NMS is part of the decoding
-    dict(
-        type='PersonSegmMetric',
-        ann_file=data_root + 'annotations/person_keypoints_val2017.json'),
-]
-test_evaluator = val_evaluator

@@ -1,69 +1,41 @@
 """PersonLab on the embedded synthetic people: a small model that trains on
 a 2-core CPU in minutes.
 
-The data (COCO format, 17 keypoints, polygon and RLE masks, overlapping
-people, crowds and keypoint-less people) is generated on first use under
-``data/personlab_synthetic/`` (relative to the working directory) by
-``PersonLabSyntheticDataset``; nothing is downloaded.
-
 Differences from the paper setup (``r101_coco.py``), all for speed on a CPU:
 a quarter-width ResNet-18 (``base_channels=16``) trained from scratch (so
 batch norm trains) at output stride 8 (atrous layers 3-4: on this data a
 half-width ResNet-18 trained at stride 8 beat the same at stride 16 by
 0.08-0.13 keypoint AP after 600 and 1200 iterations, measured on a GPU;
 the quarter width makes a stride-8 iteration as cheap on a CPU as a
-half-width stride-16 one),
-257x257 crops, Adam (lr 4e-3) instead of SGD, 1000 iterations at batch 8,
-no Polyak averaging. The PersonLab parts (targets, head, refinement,
-losses and their weights, decoding) are the paper's. Evaluation (at the
-end of training, and with ``mim test``): longest side 321 (the val images'
-own size, 256-320 px: 0.505 keypoint AP after ``make demo``, against
-0.471 at 257, 0.482 at 289 and 0.466 at 385), flip test, COCO
-keypoint AP and person segm AP on the 32 synthetic val images.
-``make demo`` runs both and draws the val predictions (``--show-dir``).
+half-width stride-16 one), 257x257 crops, Adam (lr 4e-3) instead of SGD,
+1000 iterations at batch 8 (``_base_/schedules/adam_1k_iters.py``), no
+Polyak averaging. The PersonLab parts (targets, head, refinement, losses
+and their weights, decoding) are the paper's. Evaluation (at the end of
+training, and with ``mim test``): longest side 321 (the val images' own
+size, 256-320 px: 0.505 keypoint AP after ``make demo``, against 0.471 at
+257, 0.482 at 289 and 0.466 at 385), flip test, COCO keypoint AP and
+person segm AP on the 32 synthetic val images
+(``_base_/datasets/synthetic_person.py``). ``make demo`` runs both and
+draws the val predictions (``--show-dir``).
 
     mim train personlab_mm r18_synthetic.py
     mim test personlab_mm r18_synthetic.py \
         -C work_dirs/r18_synthetic/iter_1000.pth --show-dir vis
 """
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['personlab_mm'], allow_failed_imports=False)
+_base_ = [
+    '../_base_/schedules/adam_1k_iters.py',
+    '../_base_/datasets/synthetic_person.py'
+]
 
 input_size = (257, 257)
 codec = dict(
-    type='PersonLabCodec', input_size=input_size, output_stride=8,
-    radius=32.)
+    type='PersonLabCodec',
+    input_size=input_size,
+    output_stride=8,
+    radius=32.,
+    metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
+    tree_edges='personlab_coco')
 
-train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=1000,
-    val_interval=1000)
-val_cfg = dict()
-test_cfg = dict()
-
-optim_wrapper = dict(
-    optimizer=dict(type='Adam', lr=4e-3),
-    clip_grad=dict(max_norm=35., norm_type=2))  # normal steps: norm 2-6
-param_scheduler = [
-    dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', milestones=[850], gamma=0.1, by_epoch=False),
-]
-auto_scale_lr = dict(base_batch_size=8)
-
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=2))
-# pictures: instance masks under MMPose's skeletons and boxes, for
-# `mim test ... --show-dir DIR` and tools/demo.py
-visualizer = dict(type='PersonLabVisualizer', instance_score_thr=0.2)
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    # checkpoints loadable with torch.load(weights_only=True)
-    dict(type='SafeCheckpointHook'),
-    # a NaN/inf loss term stops the run naming the term and iteration
-    dict(type='NonFiniteLossHook', action='raise'),
-]
-log_processor = dict(by_epoch=False, window_size=20)
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
 
@@ -92,9 +64,6 @@ model = dict(
     test_cfg=dict(output_stride=8, flip_test=True, multiscale=None),
 )
 
-dataset_type = 'PersonLabSyntheticDataset'
-data_root = 'data/personlab_synthetic/'
-
 train_pipeline = [
     dict(type='LoadImage'),
     dict(
@@ -118,19 +87,6 @@ train_pipeline = [
                    'input_scale', 'flip', 'flip_direction', 'flip_indices',
                    'dataset_name')),
 ]
-
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        split='train',
-        data_root=data_root,
-        data_mode='bottomup',
-        pipeline=train_pipeline))
-
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='PersonLabResize', longest_side=321, size_divisor=8),
@@ -140,29 +96,7 @@ val_pipeline = [
                    'input_size', 'input_center', 'input_scale',
                    'raw_ann_info')),
 ]
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        split='val',
-        data_root=data_root,
-        data_mode='bottomup',
-        test_mode=True,
-        pipeline=val_pipeline))
-test_dataloader = val_dataloader
 
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/person_keypoints_val.json',
-        score_mode='bbox',
-        nms_mode='none'),
-    dict(
-        type='PersonSegmMetric',
-        ann_file=data_root + 'annotations/person_keypoints_val.json'),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader

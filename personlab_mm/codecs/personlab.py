@@ -1,22 +1,18 @@
-"""PersonLab label codec: dense training targets (encode), people (decode)."""
-import math
-from typing import Dict, Optional, Sequence, Tuple
+"""PersonLab label codec: dense training targets from people."""
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
-from torch import Tensor
 
-from ..decoding import PersonLabDecoder, PersonLabMaps
-from ..structures import (COCO_FLIP_INDICES, COCO_SIGMAS, COCO_TREE_EDGES,
-                          directed_edges, edge_arrays, flip_edge_indices,
-                          validate_tree)
+from ..functional import grid_size
+from ..structures import DenseMaps, KeypointSet
+from .disks import disk_cells
 
 
 @KEYPOINT_CODECS.register_module()
 class PersonLabCodec(BaseKeypointCodec):
-    r"""Encode people into PersonLab's dense targets and decode them back.
+    r"""Encode people into PersonLab's dense targets.
 
     See `PersonLab (ECCV 2018)`_, Sec. 3.1-3.2. All maps live on the network
     output grid: grid cell ``(i, j)`` sits at input pixel ``(x, y) =
@@ -30,7 +26,7 @@ class PersonLabCodec(BaseKeypointCodec):
 
         - instance number: N
         - keypoint number: K
-        - directed edge number: E (``2 * len(tree_edges)``, 32 for COCO)
+        - directed edge number: E (``2 * (K - 1)``, 32 for COCO)
         - input size: [w, h]
         - output grid size: [W, H] = [ceil(w / s), ceil(h / s)]
 
@@ -72,20 +68,23 @@ class PersonLabCodec(BaseKeypointCodec):
             pixels. Defaults to ``(801, 801)``.
         output_stride (int): Stride ``s`` of the output grid. Defaults to 16.
         radius (float): Disk radius ``R`` in input pixels. Defaults to 32.
-        num_keypoints (int): K. Defaults to 17.
-        tree_edges (Sequence[Tuple[int, int]]): Undirected kinematic tree
-            edges; both directions are used. Defaults to the COCO tree.
-        flip_indices (Sequence[int]): Left/right mirror of each keypoint.
-            Defaults to COCO's.
-        sigmas (Sequence[float]): OKS constants :math:`\kappa_k` used by
-            Expected-OKS scoring. Defaults to COCO's.
+        metainfo (str | dict): The dataset's keypoint set, as MMPose
+            dataset metainfo: ``dict(from_file='configs/_base_/datasets/
+            coco.py')`` (MMPose's own files resolve inside the installed
+            package), a path, or a ``dataset_info`` dict; see
+            :meth:`personlab_mm.structures.KeypointSet.from_metainfo`.
+        tree_edges (str | Sequence[Tuple[int, int]], optional): The
+            kinematic tree of the mid-range offsets: undirected edges, or a
+            named tree (``'personlab_coco'``, the paper's tree over COCO's
+            keypoints); None derives it from the metainfo's skeleton links
+            (:func:`personlab_mm.structures.spanning_tree`).
         min_keypoints (int): People with fewer labelled keypoints are not
             trained on and their masks are excluded from the heatmap loss
             (COCO's small unannotated people). Defaults to 1.
-        decoder (dict, optional): Decoding settings, passed to
-            :class:`personlab_mm.decoding.PersonLabDecoder` (peak threshold,
-            NMS radius, people per image, keypoint scoring, instance NMS,
-            mask thresholds, Hough stride, ...). Defaults to the paper's.
+
+    Decoding settings are not codec arguments: they are the model's
+    ``test_cfg`` keys (:class:`personlab_mm.decoders.PersonLabDecoder`).
+    :meth:`decode` keeps MMPose's codec contract with the paper's settings.
 
     .. _`PersonLab (ECCV 2018)`: https://arxiv.org/abs/1803.08225
     """
@@ -109,41 +108,38 @@ class PersonLabCodec(BaseKeypointCodec):
                  input_size: Tuple[int, int] = (801, 801),
                  output_stride: int = 16,
                  radius: float = 32.,
-                 num_keypoints: int = 17,
-                 tree_edges: Sequence[Tuple[int, int]] = COCO_TREE_EDGES,
-                 flip_indices: Sequence[int] = COCO_FLIP_INDICES,
-                 sigmas: Sequence[float] = COCO_SIGMAS,
+                 metainfo: Union[None, str, Mapping] = None,
+                 tree_edges: Union[None, str, Sequence[Sequence[int]]] = None,
                  min_keypoints: int = 1,
                  decoder: Optional[dict] = None) -> None:
         super().__init__()
-        self._init_kwargs = dict(
-            input_size=input_size, output_stride=output_stride,
-            radius=radius, num_keypoints=num_keypoints,
-            tree_edges=tree_edges, flip_indices=flip_indices, sigmas=sigmas,
-            min_keypoints=min_keypoints, decoder=decoder)
+        if decoder is not None:
+            raise ValueError(
+                'PersonLabCodec(decoder=...) is gone: decoding settings are '
+                "keys of the model's test_cfg now, e.g. "
+                'model.test_cfg.max_people=20 or model.test_cfg.compile=False'
+                f' (got decoder={decoder})')
+        if metainfo is None:
+            raise ValueError(
+                'PersonLabCodec needs metainfo: the keypoint set (names, '
+                'flip pairs, sigmas, skeleton) of the dataset, e.g. '
+                "metainfo=dict(from_file='configs/_base_/datasets/coco.py')"
+                " with tree_edges='personlab_coco' for the paper's COCO "
+                'tree')
         if output_stride < 1 or int(output_stride) != output_stride:
             raise ValueError(
                 'output_stride must be a positive integer, got '
                 f'{output_stride}')
         if radius <= 0:
             raise ValueError(f'radius must be positive, got {radius}')
-        if len(flip_indices) != num_keypoints or len(sigmas) != num_keypoints:
-            raise ValueError(
-                f'flip_indices ({len(flip_indices)}) and sigmas '
-                f'({len(sigmas)}) must have num_keypoints={num_keypoints} '
-                'entries')
-        validate_tree(tree_edges, num_keypoints)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.output_stride = int(output_stride)
         self.radius = float(radius)
-        self.num_keypoints = int(num_keypoints)
-        self.tree_edges = tuple(tuple(int(i) for i in e) for e in tree_edges)
-        self.edges = directed_edges(self.tree_edges)
-        self.edge_sources, self.edge_targets = edge_arrays(self.edges)
-        self.flip_indices = tuple(int(i) for i in flip_indices)
-        self.flip_edge_indices = flip_edge_indices(self.edges,
-                                                   self.flip_indices)
-        self.sigmas = tuple(float(s) for s in sigmas)
+        self.keypoints = KeypointSet.from_metainfo(metainfo, tree_edges)
+        self.num_keypoints = self.keypoints.num_keypoints
+        self.edges = self.keypoints.edges
+        self.edge_sources = self.keypoints.edge_sources
+        self.edge_targets = self.keypoints.edge_targets
         self.min_keypoints = int(min_keypoints)
         # out_edges[k]: the directed edges leaving keypoint k, -1 padded
         degree = np.bincount(self.edge_sources, minlength=self.num_keypoints)
@@ -152,20 +148,6 @@ class PersonLabCodec(BaseKeypointCodec):
         for k in range(self.num_keypoints):
             edges_k = np.nonzero(self.edge_sources == k)[0]
             self._out_edges[k, :edges_k.size] = edges_k
-        self.decoder_cfg = dict(decoder or {})
-        # OKS uses exp(-d^2 / (2 s^2 (2 sigma)^2)): kappa = 2 sigma
-        self.decoder = PersonLabDecoder(
-            edges=self.edges,
-            kappas=[2. * s for s in self.sigmas],
-            radius=self.radius,
-            **self.decoder_cfg)
-
-    def with_geometry(self, input_size: Tuple[int, int],
-                      output_stride: int) -> 'PersonLabCodec':
-        """The same codec for another input size and output stride."""
-        kwargs = dict(self._init_kwargs, input_size=tuple(input_size),
-                      output_stride=output_stride)
-        return type(self)(**kwargs)
 
     # ------------------------------------------------------------------ grid
     @property
@@ -173,17 +155,10 @@ class PersonLabCodec(BaseKeypointCodec):
         """Number of directed edges E."""
         return len(self.edges)
 
-    def grid_size(self, input_size: Optional[Tuple[int, int]] = None
-                  ) -> Tuple[int, int]:
-        """Output grid ``(W, H)`` for an input ``(w, h)`` (default: ours)."""
-        w, h = input_size if input_size is not None else self.input_size
-        s = self.output_stride
-        return int(math.ceil(w / s)), int(math.ceil(h / s))
-
     @property
     def heatmap_size(self) -> Tuple[int, int]:
         """Output grid ``(W, H)`` of :attr:`input_size`."""
-        return self.grid_size()
+        return grid_size(self.input_size, self.output_stride)
 
     # ---------------------------------------------------------------- encode
     def encode(self,
@@ -281,50 +256,6 @@ class PersonLabCodec(BaseKeypointCodec):
         return (np.arange(W, dtype=np.float32) * s,
                 np.arange(H, dtype=np.float32) * s)
 
-    def _disk_cells(self, keypoints: np.ndarray, labelled: np.ndarray
-                    ) -> Tuple[np.ndarray, ...]:
-        """Grid cells inside the keypoint disks, each owned by the closest
-        person.
-
-        Args:
-            keypoints (np.ndarray): (N, K, 2) in input pixels.
-            labelled (np.ndarray): (N, K) bool.
-
-        Returns:
-            tuple: ``(k, iy, ix, person)`` int arrays of length Q, one entry
-            per (keypoint type, cell) covered by at least one disk.
-        """
-        W, H = self.heatmap_size
-        K = self.num_keypoints
-        s, r = self.output_stride, self.radius
-        person, kpt = np.nonzero(labelled)
-        centers = keypoints[person, kpt]  # (P, 2) input px
-        half = int(math.ceil(r / s)) + 1
-        steps = np.arange(-half, half + 1)
-        base = np.round(centers / s).astype(np.int64)  # (P, 2) grid cells
-        ix = base[:, None, None, 0] + steps[None, None, :]  # (P, 1, S)
-        iy = base[:, None, None, 1] + steps[None, :, None]  # (P, S, 1)
-        dx = ix * s - centers[:, None, None, 0]
-        dy = iy * s - centers[:, None, None, 1]
-        dist2 = dx * dx + dy * dy  # (P, S, S)
-        inside = (dist2 <= r * r) & (ix >= 0) & (ix < W) & (iy >= 0) & (
-            iy < H)
-        pair, sy, sx = np.nonzero(inside)
-        ix, iy, dist2 = ix[pair, 0, sx], iy[pair, sy, 0], dist2[inside]
-        k = kpt[pair]
-        # Keep, per (k, cell), the entry of the closest person (the first
-        # entry among equally close ones): two scatter-minimums instead of
-        # a sort.
-        cell = (k * H + iy) * W + ix
-        nearest = np.full(K * H * W, np.inf)
-        np.minimum.at(nearest, cell, dist2)
-        entry = np.arange(cell.size)
-        closest = dist2 == nearest[cell]
-        first = np.full(K * H * W, cell.size)
-        np.minimum.at(first, cell[closest], entry[closest])
-        keep = entry[first[cell] == entry]
-        return k[keep], iy[keep], ix[keep], person[pair[keep]]
-
     def _encode_disks(self, keypoints: np.ndarray,
                       labelled: np.ndarray) -> Dict[str, np.ndarray]:
         """Heatmaps, short-range and mid-range targets from the disks."""
@@ -336,7 +267,8 @@ class PersonLabCodec(BaseKeypointCodec):
         mid = np.zeros(E * 2 * HW, dtype=np.float32)
         mid_w = np.zeros(E * HW, dtype=np.float32)
 
-        k, iy, ix, person = self._disk_cells(keypoints, labelled)
+        k, iy, ix, person = disk_cells(keypoints, labelled, (W, H), s,
+                                       self.radius)
         cell = iy * W + ix  # flat cell index
         cell_x = (ix * s).astype(np.float32)  # input pixels
         cell_y = (iy * s).astype(np.float32)
@@ -420,54 +352,22 @@ class PersonLabCodec(BaseKeypointCodec):
             long_weights=long_w.reshape(K, H, W))
 
     # ---------------------------------------------------------------- decode
-    def maps_from_encoded(self, encoded: Dict[str, np.ndarray],
-                          device: str = 'cpu') -> PersonLabMaps:
-        """Turn encoded targets into the "perfect network output" of one
-        image (probabilities 0/1 and exact offsets)."""
-        K, E = self.num_keypoints, self.num_edges
-
-        def t(key, shape=None):
-            arr = torch.as_tensor(encoded[key], device=device)
-            return arr.reshape(shape + arr.shape[-2:]) if shape else arr
-
-        return PersonLabMaps(
-            heatmaps=t('heatmaps'),
-            short_offsets=t('short_offsets', (K, 2)),
-            mid_offsets=t('mid_offsets', (E, 2)),
-            long_offsets=t('long_offsets', (K, 2)),
-            segmentation=t('segmentation')[0],
-            stride=float(self.output_stride))
-
-    def decode(self,
-               maps: PersonLabMaps,
-               input_size: Optional[Tuple[int, int]] = None,
-               timings: Optional[Dict[str, float]] = None
-               ) -> Dict[str, Tensor]:
-        """People in one image (see
-        :meth:`personlab_mm.decoding.PersonLabDecoder.decode_poses`).
+    def decode(self, encoded: DenseMaps) -> Tuple[np.ndarray, np.ndarray]:
+        """People in the maps of one image (MMPose's codec contract), with
+        the paper's decoding settings; models decode through their head,
+        with the settings of their ``test_cfg``.
 
         Args:
-            maps (PersonLabMaps): Dense outputs of one image.
-            input_size (Tuple[int, int], optional): Network input ``(w,
-                h)``; defaults to the one the grid implies.
-            timings (dict, optional): Filled with per-stage milliseconds.
+            encoded (DenseMaps): A batch of one with PersonLab's maps
+                (probabilities and offsets in input pixels).
 
         Returns:
-            dict: ``keypoints`` (J, K, 2) in input pixels,
-            ``keypoint_scores``, ``keypoint_probs`` (J, K), ``scores`` and
-            ``scales`` (J,).
+            tuple: ``keypoints`` (N, K, 2) in input pixels and
+            ``keypoint_scores`` (N, K), best person first.
         """
-        if input_size is None:
-            H, W = maps.heatmaps.shape[-2:]
-            input_size = (int((W - 1) * maps.stride) + 1,
-                          int((H - 1) * maps.stride) + 1)
-        return self.decoder.decode_poses(maps, input_size, timings)
-
-    def decode_masks(self, maps: PersonLabMaps, poses: Dict[str, Tensor],
-                     image_to_input, image_hw: Tuple[int, int],
-                     timings: Optional[Dict[str, float]] = None) -> Tensor:
-        """(J, h, w) bool instance masks on the image grid (Eq. 6)."""
-        A = torch.as_tensor(
-            np.asarray(image_to_input, dtype=np.float32),
-            device=maps.heatmaps.device)
-        return self.decoder.decode_masks(maps, poses, A, image_hw, timings)
+        from ..decoders import PersonLabDecoder
+        from ..functional import input_size_of_grid
+        people = PersonLabDecoder(self.keypoints, self.radius).decode(
+            encoded, input_size_of_grid(encoded.grid_hw, encoded.stride))
+        return (people['keypoints'].cpu().numpy(),
+                people['keypoint_scores'].cpu().numpy())

@@ -1,9 +1,12 @@
-from .skeleton import (COCO_FLIP_INDICES, COCO_IMPUTATION_TEMPLATE,
-                       COCO_SIGMAS, COCO_TREE_EDGES, directed_edges,
-                       edge_arrays, flip_edge_indices, validate_tree)
+"""Structures shared by the methods: keypoint sets with their kinematic
+trees, and the named dense-map container."""
+from .dense_maps import DenseMaps, FieldSpec
+from .skeleton import (IMPUTATION_TEMPLATE, NAMED_TREES, PERSONLAB_COCO_TREE,
+                       KeypointSet, directed_edges, parse_metainfo,
+                       resolve_metainfo_file, spanning_tree, validate_tree)
 
 __all__ = [
-    'COCO_TREE_EDGES', 'COCO_FLIP_INDICES', 'COCO_IMPUTATION_TEMPLATE',
-    'COCO_SIGMAS', 'directed_edges',
-    'edge_arrays', 'flip_edge_indices', 'validate_tree'
+    'DenseMaps', 'FieldSpec', 'IMPUTATION_TEMPLATE', 'NAMED_TREES',
+    'PERSONLAB_COCO_TREE', 'KeypointSet', 'directed_edges', 'parse_metainfo',
+    'resolve_metainfo_file', 'spanning_tree', 'validate_tree'
 ]

@@ -1,26 +1,30 @@
-"""The COCO person kinematic tree used by PersonLab and its flip maps.
+"""Keypoint sets from MMPose dataset metainfo, and the kinematic trees that
+bottom-up pose decoding follows.
 
-PersonLab groups keypoints by following mid-range offsets along the edges of
-a tree over the 17 COCO keypoints (paper Fig. 1 and Sec. 3.1). The tree has
-16 undirected edges; every edge is used in both directions, giving 32
-directed edges ``(k, l)`` that carry one 2-D mid-range offset field each
-(from the disk around keypoint ``k`` to keypoint ``l`` of the same person).
+PersonLab groups keypoints by following mid-range offsets along the edges
+of a tree over the keypoints (paper Fig. 1, Sec. 3.1). Every undirected
+tree edge is used in both directions: edge ``e < E / 2`` as given, edge
+``e + E / 2`` reversed, each carrying one 2-D offset field.
 
-COCO keypoint order::
-
-    0 nose       1 left_eye       2 right_eye     3 left_ear     4 right_ear
-    5 l_shoulder 6 r_shoulder     7 l_elbow       8 r_elbow      9 l_wrist
-    10 r_wrist   11 l_hip         12 r_hip        13 l_knee      14 r_knee
-    15 l_ankle   16 r_ankle
+The keypoint set (names, left/right mirror, OKS sigmas, skeleton links)
+comes from the dataset's metainfo, as MMPose defines it
+(``configs/_base_/datasets/*.py``). The tree is either given explicitly
+(a list of edges, or the name of one of :data:`NAMED_TREES`) or derived
+from the metainfo's ``skeleton_links`` by :func:`spanning_tree`.
 """
-from typing import List, Sequence, Tuple
+from functools import cached_property
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-#: The 16 undirected edges of the COCO kinematic tree used by PersonLab:
-#: the face hangs off the nose, the nose connects to both shoulders, and the
-#: limbs and hips hang off the shoulders.
-COCO_TREE_EDGES: Tuple[Tuple[int, int], ...] = (
+Edge = Tuple[int, int]
+
+#: PersonLab's tree over COCO's 17 keypoints (16 edges): the face hangs off
+#: the nose, the nose connects to both shoulders, limbs and hips hang off
+#: the shoulders. COCO order: 0 nose, 1-2 eyes, 3-4 ears, 5-6 shoulders,
+#: 7-8 elbows, 9-10 wrists, 11-12 hips, 13-14 knees, 15-16 ankles (left
+#: first).
+PERSONLAB_COCO_TREE: Tuple[Edge, ...] = (
     (0, 1), (1, 3), (0, 2), (2, 4),  # face
     (0, 5), (0, 6),  # nose -> shoulders
     (5, 7), (7, 9), (6, 8), (8, 10),  # arms
@@ -28,54 +32,43 @@ COCO_TREE_EDGES: Tuple[Tuple[int, int], ...] = (
     (6, 12), (12, 14), (14, 16),  # right side
 )
 
-#: Index of each COCO keypoint's left/right mirror.
-COCO_FLIP_INDICES: Tuple[int, ...] = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12,
-                                      11, 14, 13, 16, 15)
-
-#: Per-keypoint OKS falloff constants (COCO ``sigmas``), used by Expected-OKS.
-COCO_SIGMAS: Tuple[float, ...] = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079,
-                                  0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
-                                  0.107, 0.087, 0.087, 0.089, 0.089)
-
+#: Trees a config can name (``tree_edges='personlab_coco'``).
+NAMED_TREES: Dict[str, Tuple[Edge, ...]] = dict(
+    personlab_coco=PERSONLAB_COCO_TREE)
 
 #: An upright, front-facing person in its unit bounding box (x right, y
-#: down; the person's left on the image's right), used to impute the
-#: keypoints of people annotated with a mask only (paper Sec. 3.3 imputes
-#: them with a pose estimator; this is the geometric stand-in).
-COCO_IMPUTATION_TEMPLATE: Tuple[Tuple[float, float], ...] = (
-    (0.50, 0.08), (0.56, 0.05), (0.44, 0.05), (0.62, 0.07), (0.38, 0.07),
-    (0.72, 0.20), (0.28, 0.20), (0.82, 0.37), (0.18, 0.37), (0.86, 0.52),
-    (0.14, 0.52), (0.64, 0.52), (0.36, 0.52), (0.64, 0.75), (0.36, 0.75),
-    (0.64, 0.96), (0.36, 0.96))
+#: down; the person's left on the image's right), by keypoint name; used to
+#: impute the keypoints of people annotated with a mask only (paper
+#: Sec. 3.3 imputes them with a pose estimator; this is the geometric
+#: stand-in).
+IMPUTATION_TEMPLATE: Dict[str, Tuple[float, float]] = dict(
+    nose=(0.50, 0.08), left_eye=(0.56, 0.05), right_eye=(0.44, 0.05),
+    left_ear=(0.62, 0.07), right_ear=(0.38, 0.07),
+    left_shoulder=(0.72, 0.20), right_shoulder=(0.28, 0.20),
+    left_elbow=(0.82, 0.37), right_elbow=(0.18, 0.37),
+    left_wrist=(0.86, 0.52), right_wrist=(0.14, 0.52),
+    left_hip=(0.64, 0.52), right_hip=(0.36, 0.52),
+    left_knee=(0.64, 0.75), right_knee=(0.36, 0.75),
+    left_ankle=(0.64, 0.96), right_ankle=(0.36, 0.96),
+    # CrowdPose's extra keypoints
+    top_head=(0.50, 0.00), neck=(0.50, 0.17))
 
 
-def directed_edges(
-        tree_edges: Sequence[Sequence[int]]) -> List[Tuple[int, int]]:
-    """Both directions of every tree edge.
-
-    The first ``len(tree_edges)`` entries are the edges as given, the next
-    ones the same edges reversed, so directed edge ``e`` and
-    ``(e + E/2) % E`` are each other's reverse.
-
-    Args:
-        tree_edges (Sequence[Sequence[int]]): Undirected edges ``(k, l)``.
-
-    Returns:
-        List[Tuple[int, int]]: ``2 * len(tree_edges)`` directed edges.
-    """
+def directed_edges(tree_edges: Sequence[Sequence[int]]) -> List[Edge]:
+    """Both directions of every tree edge: the edges as given, then the
+    same edges reversed (edge ``e`` and ``(e + E/2) % E`` are each other's
+    reverse)."""
     forward = [(int(src), int(dst)) for src, dst in tree_edges]
     return forward + [(dst, src) for src, dst in forward]
 
 
 def validate_tree(tree_edges: Sequence[Sequence[int]],
                   num_keypoints: int) -> None:
-    """Check that ``tree_edges`` form a spanning tree over the keypoints.
-
-    Greedy decoding reaches every keypoint from any seed only along a
-    spanning tree, so anything else is a configuration error.
+    """Check that ``tree_edges`` form a spanning tree over the keypoints
+    (greedy decoding reaches every keypoint from any seed only along one).
 
     Raises:
-        ValueError: naming the offending edge or the unreachable keypoints.
+        ValueError: naming the offending edge or the edge count.
     """
     if len(tree_edges) != num_keypoints - 1:
         raise ValueError(
@@ -101,37 +94,222 @@ def validate_tree(tree_edges: Sequence[Sequence[int]],
         parent[root_src] = root_dst
 
 
-def flip_edge_indices(edges: Sequence[Tuple[int, int]],
-                      flip_indices: Sequence[int]) -> List[int]:
-    """Permutation of directed edges under a horizontal flip.
+def spanning_tree(num_keypoints: int, links: Sequence[Sequence[int]],
+                  flip_indices: Sequence[int],
+                  names: Optional[Sequence[str]] = None) -> List[Edge]:
+    """The kinematic tree derived from a skeleton's links.
 
-    After a left/right flip, the offset field of directed edge ``(k, l)``
-    becomes the field of edge ``(flip[k], flip[l])``.
+    Rule: breadth-first search over the links from the root, the keypoint
+    that is its own mirror with the most links (lowest index on ties;
+    keypoint 0 if none is its own mirror), visiting neighbours in index
+    order; whenever an edge ``(p, c)`` joins the tree its mirror
+    ``(flip[p], flip[c])`` joins with it if ``flip[c]`` is not reached yet,
+    so the tree is left/right symmetric whenever the skeleton allows it
+    (flip testing needs that). Every edge is a skeleton link, so the tree
+    follows the body.
 
     Args:
-        edges (Sequence[Tuple[int, int]]): Directed edges.
-        flip_indices (Sequence[int]): Mirror index of each keypoint.
+        num_keypoints (int): K.
+        links (Sequence[Sequence[int]]): Undirected skeleton links.
+        flip_indices (Sequence[int]): Mirror of each keypoint.
+        names (Sequence[str], optional): Keypoint names, for errors.
 
     Returns:
-        List[int]: ``perm`` with ``perm[e]`` the index of the mirrored edge.
+        List[Tuple[int, int]]: ``K - 1`` edges ``(parent, child)``.
 
     Raises:
-        ValueError: if the edge set is not closed under the flip.
+        ValueError: if the links do not connect every keypoint.
     """
-    lookup = {tuple(e): i for i, e in enumerate(edges)}
-    perm = []
-    for src, dst in edges:
-        mirrored = (int(flip_indices[src]), int(flip_indices[dst]))
-        if mirrored not in lookup:
+    K = num_keypoints
+    neighbours = [set() for _ in range(K)]
+    for a, b in links:
+        if a != b:
+            neighbours[int(a)].add(int(b))
+            neighbours[int(b)].add(int(a))
+    own = [k for k in range(K) if int(flip_indices[k]) == k]
+    root = max(own, key=lambda k: (len(neighbours[k]), -k)) if own else 0
+    seen, frontier, edges = {root}, [root], []
+    while frontier:
+        nxt = []
+        for p in frontier:
+            for c in sorted(neighbours[p]):
+                if c in seen:
+                    continue
+                for a, b in ((p, c), (int(flip_indices[p]),
+                                      int(flip_indices[c]))):
+                    if b not in seen and b in neighbours[a]:
+                        seen.add(b)
+                        edges.append((a, b))
+                        nxt.append(b)
+        frontier = nxt
+    missing = [k for k in range(K) if k not in seen]
+    if missing:
+        label = [names[k] if names else str(k) for k in missing]
+        raise ValueError(
+            f'the skeleton links do not connect keypoints {label} to the '
+            'others: give the kinematic tree explicitly (tree_edges)')
+    return edges
+
+
+class KeypointSet:
+    """A dataset's keypoints and the kinematic tree decoding follows.
+
+    Args:
+        names (Sequence[str]): Keypoint names, in order.
+        flip_indices (Sequence[int]): Left/right mirror of each keypoint.
+        sigmas (Sequence[float]): OKS sigmas (``kappa = 2 * sigma``).
+        tree_edges (Sequence[Tuple[int, int]]): Undirected spanning tree.
+        dataset_name (str): For messages.
+    """
+
+    def __init__(self, names: Sequence[str], flip_indices: Sequence[int],
+                 sigmas: Sequence[float], tree_edges: Sequence[Sequence[int]],
+                 dataset_name: str = '') -> None:
+        K = len(names)
+        if len(flip_indices) != K or len(sigmas) != K:
             raise ValueError(
-                f'edge {(src, dst)} mirrors to {mirrored}, which is not an '
-                'edge: the kinematic tree must be left/right symmetric')
-        perm.append(lookup[mirrored])
-    return perm
+                f'{dataset_name or "keypoint set"}: {K} keypoint names but '
+                f'{len(flip_indices)} flip indices and {len(sigmas)} sigmas')
+        validate_tree(tree_edges, K)
+        self.names = tuple(str(n) for n in names)
+        self.flip_indices = tuple(int(i) for i in flip_indices)
+        self.sigmas = tuple(float(s) for s in sigmas)
+        self.tree_edges = tuple((int(a), int(b)) for a, b in tree_edges)
+        self.dataset_name = dataset_name
+        self.edges = directed_edges(self.tree_edges)
+        arr = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        self.edge_sources = arr[:, 0].copy()
+        self.edge_targets = arr[:, 1].copy()
+
+    @classmethod
+    def from_metainfo(cls,
+                      metainfo: Union[str, Mapping, 'KeypointSet'],
+                      tree_edges: Union[None, str, Sequence[Sequence[int]]]
+                      = None) -> 'KeypointSet':
+        """Build from MMPose metainfo.
+
+        Args:
+            metainfo (str | Mapping | KeypointSet): ``dict(from_file=...)``
+                (a ``configs/_base_/datasets/*.py`` file; MMPose's own
+                names such as ``'configs/_base_/datasets/coco.py'`` resolve
+                inside the installed package), its path as a string, a raw
+                ``dataset_info`` dict, or metainfo already parsed by
+                ``mmpose.datasets.datasets.utils.parse_pose_metainfo``; a
+                :class:`KeypointSet` is returned as it is.
+            tree_edges (str | Sequence, optional): The tree: edges, the
+                name of one of :data:`NAMED_TREES`, or None to derive it
+                from the skeleton links (:func:`spanning_tree`).
+        """
+        if isinstance(metainfo, KeypointSet):
+            if tree_edges is not None:
+                raise ValueError('tree_edges cannot be given with a '
+                                 'KeypointSet (it has its tree)')
+            return metainfo
+        parsed = parse_metainfo(metainfo)
+        K = int(parsed['num_keypoints'])
+        names = [parsed['keypoint_id2name'][k] for k in range(K)]
+        flip = list(parsed['flip_indices'])
+        if tree_edges is None:
+            tree_edges = spanning_tree(K, parsed['skeleton_links'], flip,
+                                       names)
+        elif isinstance(tree_edges, str):
+            if tree_edges not in NAMED_TREES:
+                raise ValueError(f'unknown tree {tree_edges!r}; named trees: '
+                                 f'{sorted(NAMED_TREES)}')
+            tree_edges = NAMED_TREES[tree_edges]
+        return cls(names, flip, [float(s) for s in parsed['sigmas']],
+                   tree_edges, str(parsed.get('dataset_name') or ''))
+
+    @property
+    def num_keypoints(self) -> int:
+        """K."""
+        return len(self.names)
+
+    @property
+    def num_edges(self) -> int:
+        """E, the number of directed edges (``2 * (K - 1)``)."""
+        return len(self.edges)
+
+    @property
+    def kappas(self) -> Tuple[float, ...]:
+        """OKS falloff per keypoint: COCO's OKS is ``exp(-d^2 / (2 s^2
+        kappa^2))`` with ``kappa = 2 * sigma``."""
+        return tuple(2. * s for s in self.sigmas)
+
+    @cached_property
+    def flip_edge_indices(self) -> List[int]:
+        """``perm[e]``: the directed edge that ``e`` becomes under a
+        horizontal flip, ``(flip[k], flip[l])`` for ``(k, l)``.
+
+        Raises:
+            ValueError: if the tree is not left/right symmetric.
+        """
+        lookup = {e: i for i, e in enumerate(self.edges)}
+        perm = []
+        for src, dst in self.edges:
+            mirrored = (self.flip_indices[src], self.flip_indices[dst])
+            if mirrored not in lookup:
+                raise ValueError(
+                    f'edge {(src, dst)} mirrors to {mirrored}, which is not '
+                    'an edge: flipping needs a left/right symmetric tree')
+            perm.append(lookup[mirrored])
+        return perm
+
+    def imputation_template(self) -> np.ndarray:
+        """(K, 2) upright template in a unit box
+        (:data:`IMPUTATION_TEMPLATE`).
+
+        Raises:
+            ValueError: naming the keypoints it has no position for.
+        """
+        missing = [n for n in self.names if n not in IMPUTATION_TEMPLATE]
+        if missing:
+            raise ValueError(
+                f'no imputation template position for keypoints {missing} '
+                f'of {self.dataset_name or "this keypoint set"}')
+        return np.asarray([IMPUTATION_TEMPLATE[n] for n in self.names],
+                          dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return (f'KeypointSet({self.dataset_name!r}, K={self.num_keypoints}'
+                f', tree={list(self.tree_edges)})')
 
 
-def edge_arrays(edges: Sequence[Tuple[int, int]]) -> Tuple[np.ndarray,
-                                                           np.ndarray]:
-    """Source and target keypoint indices of directed edges as int arrays."""
-    arr = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    return arr[:, 0].copy(), arr[:, 1].copy()
+def resolve_metainfo_file(path: str) -> str:
+    """A metainfo file by path, or inside the installed mmpose:
+    ``'mmpose::_base_/datasets/crowdpose.py'`` or MMPose's own spelling
+    ``'configs/_base_/datasets/crowdpose.py'``.
+
+    Raises:
+        FileNotFoundError: naming the places looked at.
+    """
+    import os.path as osp
+
+    import mmpose
+    if osp.isfile(path):
+        return path
+    root = osp.join(osp.dirname(mmpose.__file__), '.mim')
+    rel = path.split('::', 1)[1] if path.startswith('mmpose::') else path
+    tried = [osp.join(root, 'configs', rel), osp.join(root, rel)]
+    for candidate in tried:
+        if osp.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(f'metainfo file {path!r} not found (also looked '
+                            f'at {tried})')
+
+
+def parse_metainfo(metainfo: Union[str, Mapping]) -> dict:
+    """MMPose's parsed metainfo from any of the forms
+    :meth:`KeypointSet.from_metainfo` takes."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    if isinstance(metainfo, str):
+        metainfo = dict(from_file=metainfo)
+    if not isinstance(metainfo, Mapping):
+        raise TypeError('metainfo must be a dict or a file path, got '
+                        f'{type(metainfo).__name__}')
+    if 'num_keypoints' in metainfo and 'keypoint_id2name' in metainfo:
+        return dict(metainfo)
+    metainfo = dict(metainfo)
+    if 'from_file' in metainfo:
+        metainfo['from_file'] = resolve_metainfo_file(metainfo['from_file'])
+    return parse_pose_metainfo(metainfo)

@@ -2,18 +2,28 @@
 
 Runs the config's test pipeline on a COCO-format set, encodes each image's
 ground truth into perfect outputs (the training targets, at the test output
-stride and test input size), decodes them with the config's decoder and
-test settings (the same code path as a trained model after its forward
+stride and test input size), decodes them with the config's head and
+``test_cfg`` (the same code path as a trained model after its forward
 pass) and scores them with the config's evaluators: keypoint AP and
 segmentation AP. Use it to see what stride, radius, thresholds or test size
-cost before training anything.
+cost before training anything, and, with ``--metainfo``, what decoding
+reaches on another keypoint set (MMPose dataset metainfo, e.g. CrowdPose's
+14 keypoints; the kinematic tree is derived from its skeleton unless
+``--tree-edges`` is given).
 
     python tools/analysis/decode_upper_bound.py \\
         configs/personlab/r101_coco.py \\
         --ann-file data/coco/annotations/person_keypoints_val2017.json \\
         --img-dir data/coco/val2017
+    python tools/analysis/decode_upper_bound.py \\
+        configs/personlab/r101_coco.py \\
+        --metainfo mmpose::_base_/datasets/crowdpose.py \\
+        --ann-file crowdpose/annotations/mmpose_crowdpose_test.json \\
+        --img-dir crowdpose/images
 
-The last line printed is JSON: ``{"keypoints_AP": ..., "segm_AP": ...}``.
+Annotation files without person masks (keypoint-only data) are scored on
+keypoints only. The last line printed is JSON: ``{"keypoints_AP": ...,
+"segm_AP": ...}`` (``segm_AP`` is null without masks).
 """
 import argparse
 import copy
@@ -28,17 +38,26 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, MODELS
 
 import personlab_mm  # noqa: F401
-from personlab_mm.evaluation import perfect_maps
-from personlab_mm.models.pose_estimators import image_to_input_affine
-from personlab_mm.models.utils.tta import batch
+from personlab_mm.analysis import perfect_maps
+from personlab_mm.functional import input_affine_from_meta
+from personlab_mm.utils.keypoint_config import set_keypoint_set
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--ann-file', required=True,
-                        help='COCO-format person keypoints + masks json')
+                        help='COCO-format person keypoints (+ masks) json')
     parser.add_argument('--img-dir', required=True, help='image directory')
+    parser.add_argument(
+        '--metainfo',
+        help='MMPose dataset metainfo of another keypoint set: a path, or '
+        'one inside the installed mmpose, e.g. '
+        'mmpose::_base_/datasets/crowdpose.py')
+    parser.add_argument(
+        '--tree-edges', type=json.loads, default=None,
+        help='with --metainfo: the kinematic tree as JSON, e.g. '
+        '"[[13, 0], [13, 1], ...]" (default: derived from the skeleton)')
     parser.add_argument('--out', help='write the metrics to this json file')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--max-images', type=int, default=None)
@@ -52,6 +71,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def annotation_kinds(ann_file: str):
+    """``(masks, areas)``: whether any non-crowd annotation of the file has
+    a segmentation, and whether all have an ``area`` (CrowdPose's have
+    none: OKS then takes the box area, as MMPose's CrowdPose configs do)."""
+    with open(ann_file) as f:
+        anns = json.load(f).get('annotations', [])
+    masks = any(a.get('segmentation') and not a.get('iscrowd', 0)
+                for a in anns)
+    return masks, all('area' in a for a in anns)
+
+
 def main(argv=None):
     args = parse_args(argv)
     for path, what in ((args.ann_file, '--ann-file'),
@@ -61,6 +91,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.metainfo:
+        set_keypoint_set(cfg, args.metainfo, args.tree_edges)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     if not cfg.get('test_dataloader') or not cfg.get('test_evaluator'):
         sys.exit(f'{args.config} has no test_dataloader/test_evaluator')
@@ -74,12 +106,27 @@ def main(argv=None):
             ann_file=osp.abspath(args.ann_file),
             data_prefix=dict(img=osp.abspath(args.img_dir) + '/'),
             test_mode=True,
-            pipeline=dataset_cfg.pipeline))
+            pipeline=dataset_cfg.pipeline,
+            **({} if 'metainfo' not in dataset_cfg else dict(
+                metainfo=dataset_cfg.metainfo))))
     model = MODELS.build(cfg.model).to(args.device).eval()
     codec = model.head.decoder
+    print(f'keypoint set: {codec.keypoints}')
     test_stride = model.test_cfg.get('output_stride') or codec.output_stride
     metrics = cfg.test_evaluator
     metrics = metrics if isinstance(metrics, list) else [metrics]
+    masks, areas = annotation_kinds(args.ann_file)
+    if not masks:
+        print(f'{args.ann_file} has no person masks: keypoints only, segm AP '
+              'not evaluated')
+        metrics = [m for m in metrics if m['type'] != 'PersonSegmMetric']
+    if not areas:
+        print(f'{args.ann_file} has no annotation areas: OKS with box areas '
+              '(CocoMetric use_area=False)')
+        metrics = [
+            dict(m, use_area=False) if m['type'] == 'CocoMetric' else m
+            for m in metrics
+        ]
     metrics = [dict(m, ann_file=osp.abspath(args.ann_file)) for m in metrics]
     evaluator = Evaluator(metrics)
     evaluator.dataset_meta = dataset.metainfo
@@ -93,16 +140,17 @@ def main(argv=None):
     for i in range(n):
         data = dataset[i]
         sample = data['data_samples']
-        h, w = data['inputs'].shape[-2:]
+        h, w = (int(v) for v in data['inputs'].shape[-2:])
+        # what the data preprocessor would add (a batch of one)
+        sample.set_metainfo(dict(batch_input_shape=(h, w)))
         maps = perfect_maps(codec, sample.metainfo,
-                            image_to_input_affine(sample.metainfo),
-                            (int(h), int(w)), test_stride, args.device,
-                            target_cfg)
-        batched = batch([maps])
+                            input_affine_from_meta(sample.metainfo),
+                            (h, w), test_stride, args.device, target_cfg)
         stages = {}
         with torch.no_grad():
-            model.decode_maps(batched, [sample], input_hw=(int(h), int(w)),
-                              timings=stages)
+            preds = model.head.decode(maps, [sample], model.test_cfg,
+                                      timings=stages)
+        model.add_pred_to_datasample(preds, None, [sample])
         if i > 0 or n == 1:  # the first image warms up
             for key, ms in stages.items():
                 timings[key] = timings.get(key, 0.) + ms
@@ -117,8 +165,9 @@ def main(argv=None):
     scores = evaluator.evaluate(n)
     summary = dict(
         keypoints_AP=float(scores.get('coco/AP', float('nan'))),
-        segm_AP=float(scores.get('coco/segm_mAP', float('nan'))),
-        decode_ms_per_image=round(sum(per_stage.values()), 2))
+        segm_AP=float(scores['coco/segm_mAP']) if masks else None,
+        decode_ms_per_image=round(sum(per_stage.values()), 2),
+        num_keypoints=codec.num_keypoints)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(summary, metrics=scores), f, indent=2)

@@ -6,7 +6,6 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
-from ...structures import COCO_IMPUTATION_TEMPLATE
 from ...utils.registry import build_in_mmpose_scope
 from .rasterize import SegmentationError, rasterize_segmentation_crop
 
@@ -97,7 +96,9 @@ class GeneratePersonLabTargets(BaseTransform):
         encoder (dict): Config of the :class:`PersonLabCodec`.
         supersample (int): Mask sub-samples per cell side. Defaults to 4.
         impute_keypoints (bool): Give template keypoints to people with a
-            mask and too few keypoints. Defaults to False.
+            mask and too few keypoints (an upright template by keypoint
+            name, :data:`personlab_mm.structures.IMPUTATION_TEMPLATE`).
+            Defaults to False.
     """
 
     def __init__(self,
@@ -105,19 +106,29 @@ class GeneratePersonLabTargets(BaseTransform):
                  supersample: int = 4,
                  impute_keypoints: bool = False) -> None:
         super().__init__()
-        if supersample < 1:
-            raise ValueError(f'supersample must be >= 1, got {supersample}')
         self.encoder_cfg = encoder.copy()
         self.encoder = build_in_mmpose_scope(KEYPOINT_CODECS, self.encoder_cfg)
+        self._setup(supersample, impute_keypoints)
+
+    def _setup(self, supersample: int = 4,
+               impute_keypoints: bool = False) -> None:
+        if supersample < 1:
+            raise ValueError(f'supersample must be >= 1, got {supersample}')
         self.supersample = int(supersample)
         self.impute_keypoints = impute_keypoints
+        # the template must have a position for each of the codec's
+        # keypoints (by name)
+        self.template = self.encoder.keypoints.imputation_template() \
+            if impute_keypoints else None
 
     @classmethod
     def from_codec(cls, codec, **kwargs) -> 'GeneratePersonLabTargets':
         """The transform around an already built codec."""
-        transform = cls(encoder=dict(type='PersonLabCodec'), **kwargs)
+        transform = cls.__new__(cls)
+        BaseTransform.__init__(transform)
         transform.encoder_cfg = dict(type=type(codec).__name__)
         transform.encoder = codec
+        transform._setup(**kwargs)
         return transform
 
     def _rasterize_people(self, results: Dict, anns: List[dict],
@@ -194,7 +205,7 @@ class GeneratePersonLabTargets(BaseTransform):
         """
         need = (visible > 0).sum(axis=1) < self.encoder.min_keypoints
         need &= np.isfinite(boxes).all(axis=1)
-        template = np.asarray(COCO_IMPUTATION_TEMPLATE, dtype=np.float32)
+        template = self.template
         lo, hi = boxes[need, None, :2], boxes[need, None, 2:]
         keypoints[need] = lo + template[None] * (hi - lo)
         visible[need] = 1.

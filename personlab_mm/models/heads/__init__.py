@@ -1,3 +1,3 @@
-from .personlab_head import PersonLabHead, PersonLabOutputs, PersonLabPredictor
+from .personlab_head import PersonLabHead, PersonLabPredictor
 
-__all__ = ['PersonLabHead', 'PersonLabOutputs', 'PersonLabPredictor']
+__all__ = ['PersonLabHead', 'PersonLabPredictor']

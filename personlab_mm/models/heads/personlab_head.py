@@ -1,5 +1,5 @@
 """PersonLab's multi-branch prediction head with recurrent refinement."""
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,31 +11,17 @@ from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
                                  Predictions)
 from torch import Tensor
 
-from ...decoding import PersonLabMaps
-from ...structures import COCO_TREE_EDGES, directed_edges, edge_arrays
+from ...decoders import PersonLabDecoder, personlab_map_specs
+from ...structures import DenseMaps
 from ...utils.registry import build_in_mmpose_scope
-from ..utils import refine_long_offsets, refine_mid_offsets
-from ..utils.tta import average, flip_back, unbatch
+from ..utils.instances import decode_instances
+from ..utils.refine import refine_long_offsets, refine_mid_offsets
+from ..utils.tta import average, flip_back, pyramid_sizes, rescale_to
 
-
-class PersonLabOutputs(NamedTuple):
-    """The five PersonLab outputs on the output grid.
-
-    Offsets are displacements in input pixels with ``(x, y)`` channels
-    interleaved per field; mid- and long-range offsets are refined.
-
-    Attributes:
-        heatmaps (Tensor): (B, K, H, W) keypoint heatmap logits.
-        short_offsets (Tensor): (B, 2K, H, W).
-        mid_offsets (Tensor): (B, 2E, H, W), directed edges in codec order.
-        long_offsets (Tensor): (B, 2K, H, W).
-        segmentation (Tensor): (B, 1, H, W) person segmentation logits.
-    """
-    heatmaps: Tensor
-    short_offsets: Tensor
-    mid_offsets: Tensor
-    long_offsets: Tensor
-    segmentation: Tensor
+#: Target keys of ``gt_fields``, as :class:`PersonLabCodec` encodes them.
+TARGET_KEYS = ('heatmaps', 'heatmap_weights', 'short_offsets',
+               'short_weights', 'mid_offsets', 'mid_weights', 'long_offsets',
+               'long_weights', 'segmentation', 'segmentation_weights')
 
 
 class PersonLabPredictor(nn.Module):
@@ -68,7 +54,8 @@ class PersonLabPredictor(nn.Module):
         nn.init.constant_(self.heatmap.bias, -4.595)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Raw (unrefined) outputs, offsets in input pixels."""
+        """Raw (unrefined) outputs: logits (B, K, H, W) and (B, 1, H, W),
+        offsets (B, 2C, H, W) in input pixels, ``(x, y)`` interleaved."""
         s = self.offset_scale
         return (self.heatmap(x), self.short(x) * s, self.mid(x) * s,
                 self.long(x) * s, self.segmentation(x))
@@ -87,14 +74,22 @@ class PersonLabHead(BaseHead):
     set of prediction layers on an intermediate backbone stage (paper 4.1)
     is trained with the same losses and ignored at test time.
 
+    Outputs are :class:`~personlab_mm.structures.DenseMaps` with the fields
+    of :func:`~personlab_mm.decoders.personlab_map_specs`: ``heatmaps`` (B,
+    K, H, W) and ``segmentation`` (B, 1, H, W) (logits from
+    :meth:`forward`, probabilities from :meth:`predict_maps`),
+    ``short_offsets`` and ``long_offsets`` (B, K, 2, H, W) and
+    ``mid_offsets`` (B, E, 2, H, W) in input pixels. :meth:`predict`
+    decodes people and their masks (MMPose's bottom-up contract, with the
+    decoding settings of ``test_cfg``, see
+    :class:`~personlab_mm.decoders.PersonLabDecoder`).
+
     Args:
         in_channels (int): Channels of the main feature map.
-        num_keypoints (int): K. Defaults to 17.
-        tree_edges (Sequence[Tuple[int, int]]): Undirected kinematic tree;
-            must match the codec's. Defaults to the COCO tree.
+        decoder (dict): :class:`PersonLabCodec` config: the keypoint set,
+            kinematic tree, disk radius and output stride.
         output_stride (int, optional): Stride of the feature maps; defaults
-            to the decoder's ``output_stride``. Used to convert offsets to
-            grid positions during refinement.
+            to the codec's. Used to convert offsets to grid positions.
         feat_index (int): Index of the main features in the backbone/neck
             output tuple. Defaults to -1 (last).
         intermediate_in_channels (int, optional): Channels of the
@@ -113,18 +108,15 @@ class PersonLabHead(BaseHead):
             weights (4, 2, 1, 1/4, 1/8) and ``R = 32``.
         intermediate_loss_weight (float): Multiplier of the intermediate
             branch's losses. Defaults to 1.
-        decoder (dict, optional): :class:`PersonLabCodec` config, used for
-            prediction.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
                  in_channels: int,
-                 num_keypoints: int = 17,
-                 tree_edges: Sequence[Tuple[int, int]] = COCO_TREE_EDGES,
-                 output_stride: Optional[int] = None,
+                 decoder: ConfigType,
+                 output_stride: int = None,
                  feat_index: int = -1,
-                 intermediate_in_channels: Optional[int] = None,
+                 intermediate_in_channels: int = None,
                  intermediate_feat_index: int = -2,
                  offset_scale: float = 32.,
                  mid_refine_steps: int = 2,
@@ -143,41 +135,30 @@ class PersonLabHead(BaseHead):
                      type='PersonLabOffsetLoss', radius=32.,
                      loss_weight=0.125),
                  intermediate_loss_weight: float = 1.,
-                 decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
-        self.num_keypoints = num_keypoints
-        self.edges = directed_edges(tree_edges)
-        self.decoder = build_in_mmpose_scope(KEYPOINT_CODECS,
-                                             decoder) if decoder else None
-        if self.decoder is not None:
-            if list(self.decoder.edges) != self.edges or \
-                    self.decoder.num_keypoints != num_keypoints:
-                raise ValueError('PersonLabHead: num_keypoints/tree_edges '
-                                 'differ from the decoder\'s')
-            if output_stride is None:
-                output_stride = self.decoder.output_stride
-        if output_stride is None:
-            raise ValueError('PersonLabHead needs output_stride (or a '
-                             'decoder that has one)')
-        self.output_stride = int(output_stride)
+        self.decoder = build_in_mmpose_scope(KEYPOINT_CODECS, decoder)
+        self.keypoints = self.decoder.keypoints
+        self.output_stride = int(output_stride or self.decoder.output_stride)
         self.feat_index = feat_index
         self.intermediate_feat_index = intermediate_feat_index
         self.mid_refine_steps = mid_refine_steps
         self.long_self_refine_steps = long_self_refine_steps
         self.long_short_refine_steps = long_short_refine_steps
         self.intermediate_loss_weight = intermediate_loss_weight
-        _, targets = edge_arrays(self.edges)
         self.register_buffer(
-            'edge_targets', torch.as_tensor(targets), persistent=False)
+            'edge_targets', torch.as_tensor(self.keypoints.edge_targets),
+            persistent=False)
+        self.raw_specs = personlab_map_specs(self.keypoints, logits=True)
+        self.specs = personlab_map_specs(self.keypoints)
+        self._decoders: Dict[tuple, PersonLabDecoder] = {}
 
-        E = len(self.edges)
-        self.predictor = PersonLabPredictor(in_channels, num_keypoints, E,
-                                            offset_scale)
+        K, E = self.keypoints.num_keypoints, self.keypoints.num_edges
+        self.predictor = PersonLabPredictor(in_channels, K, E, offset_scale)
         self.intermediate_predictor = None
         if intermediate_in_channels is not None:
             self.intermediate_predictor = PersonLabPredictor(
-                intermediate_in_channels, num_keypoints, E, offset_scale)
+                intermediate_in_channels, K, E, offset_scale)
         self.loss_module = nn.ModuleDict({
             name: build_in_mmpose_scope(MODELS, cfg)
             for name, cfg in (('heatmap', heatmap_loss),
@@ -188,49 +169,50 @@ class PersonLabHead(BaseHead):
         })
 
     # --------------------------------------------------------------- forward
-    def refine(self, raw: Tuple[Tensor, ...]) -> PersonLabOutputs:
-        """Apply Eq. 2 and Eq. 5 to raw predictor outputs.
+    def refine(self, raw: Tuple[Tensor, ...]) -> DenseMaps:
+        """Eq. 2 and Eq. 5 on raw predictor outputs.
 
         Args:
             raw (tuple): ``(heatmaps, short, mid, long, segmentation)`` as
                 returned by :class:`PersonLabPredictor`.
 
         Returns:
-            PersonLabOutputs: with refined mid- and long-range offsets.
+            DenseMaps: logits and refined offsets (see the class
+            docstring).
         """
         heatmaps, short, mid, long, seg = raw
         B, _, H, W = short.shape
-        K, E = self.num_keypoints, len(self.edges)
-        short5 = short.view(B, K, 2, H, W)
+        K, E = self.keypoints.num_keypoints, self.keypoints.num_edges
+        fields = short.view(B, K, 2, H, W)
         mid = refine_mid_offsets(
-            mid.view(B, E, 2, H, W), short5, self.edge_targets,
+            mid.view(B, E, 2, H, W), fields, self.edge_targets,
             self.output_stride, self.mid_refine_steps)
         long = refine_long_offsets(
-            long.view(B, K, 2, H, W), short5, self.output_stride,
+            long.view(B, K, 2, H, W), fields, self.output_stride,
             self.long_self_refine_steps, self.long_short_refine_steps)
-        return PersonLabOutputs(heatmaps, short, mid.reshape(B, 2 * E, H, W),
-                                long.reshape(B, 2 * K, H, W), seg)
+        # a view of its own for the loss: the gradients of the loss and of
+        # the refinement then add up at ``short`` in a fixed order
+        return DenseMaps(
+            dict(heatmaps=heatmaps, short_offsets=short.view(B, K, 2, H, W),
+                 mid_offsets=mid, long_offsets=long, segmentation=seg),
+            self.raw_specs, self.output_stride)
 
-    def _select(self, feats: Sequence[Tensor], index: int) -> Tensor:
-        if isinstance(feats, Tensor):
-            return feats
-        return feats[index]
+    @staticmethod
+    def _select(feats: Sequence[Tensor], index: int) -> Tensor:
+        return feats if isinstance(feats, Tensor) else feats[index]
 
-    def forward(self, feats: Sequence[Tensor]) -> PersonLabOutputs:
-        """Main-branch outputs (refined).
+    def forward(self, feats: Sequence[Tensor]) -> DenseMaps:
+        """Main-branch outputs (logits, refined offsets).
 
         Args:
             feats (Sequence[Tensor]): Backbone/neck outputs; the main
                 features are ``feats[feat_index]`` of shape (B, C, H, W).
-
-        Returns:
-            PersonLabOutputs: see its docstring.
         """
         return self.refine(self.predictor(self._select(feats,
                                                        self.feat_index)))
 
-    def forward_train(self, feats: Sequence[Tensor]
-                      ) -> List[Tuple[str, PersonLabOutputs]]:
+    def forward_train(self,
+                      feats: Sequence[Tensor]) -> List[Tuple[str, DenseMaps]]:
         """Outputs of every branch trained: main and (optional)
         intermediate, the latter resized to the main grid if needed."""
         main_feat = self._select(feats, self.feat_index)
@@ -249,12 +231,8 @@ class PersonLabHead(BaseHead):
     @staticmethod
     def _stack_targets(batch_data_samples: OptSampleList
                        ) -> Dict[str, Tensor]:
-        keys = ('heatmaps', 'heatmap_weights', 'short_offsets',
-                'short_weights', 'mid_offsets', 'mid_weights',
-                'long_offsets', 'long_weights', 'segmentation',
-                'segmentation_weights')
         targets = {}
-        for key in keys:
+        for key in TARGET_KEYS:
             try:
                 targets[key] = torch.stack(
                     [d.gt_fields.get(key) for d in batch_data_samples])
@@ -277,86 +255,128 @@ class PersonLabHead(BaseHead):
         """
         t = self._stack_targets(batch_data_samples)
         losses = dict()
+        lm = self.loss_module
         for prefix, out in self.forward_train(feats):
-            if out.heatmaps.shape[-2:] != t['heatmaps'].shape[-2:]:
+            if out.grid_hw != tuple(t['heatmaps'].shape[-2:]):
                 raise ValueError(
-                    f'PersonLabHead: network output grid '
-                    f'{tuple(out.heatmaps.shape[-2:])} differs from the '
-                    f"target grid {tuple(t['heatmaps'].shape[-2:])}; check "
-                    'the codec input_size/output_stride against the backbone '
-                    'strides and dilations')
+                    f'PersonLabHead: network output grid {out.grid_hw} '
+                    'differs from the target grid '
+                    f"{tuple(t['heatmaps'].shape[-2:])}; check the codec "
+                    'input_size/output_stride against the backbone strides '
+                    'and dilations')
             w = 1. if not prefix else self.intermediate_loss_weight
-            lm = self.loss_module
             losses[f'loss/{prefix}heatmap'] = w * lm['heatmap'](
-                out.heatmaps, t['heatmaps'], t['heatmap_weights'])
+                out['heatmaps'], t['heatmaps'], t['heatmap_weights'])
             losses[f'loss/{prefix}segmentation'] = w * lm['segmentation'](
-                out.segmentation, t['segmentation'],
+                out['segmentation'], t['segmentation'],
                 t['segmentation_weights'])
-            losses[f'loss/{prefix}short'] = w * lm['short'](
-                out.short_offsets, t['short_offsets'], t['short_weights'])
-            losses[f'loss/{prefix}mid'] = w * lm['mid'](
-                out.mid_offsets, t['mid_offsets'], t['mid_weights'])
-            losses[f'loss/{prefix}long'] = w * lm['long'](
-                out.long_offsets, t['long_offsets'], t['long_weights'])
+            for name in ('short', 'mid', 'long'):
+                losses[f'loss/{prefix}{name}'] = w * lm[name](
+                    out[f'{name}_offsets'], t[f'{name}_offsets'],
+                    t[f'{name}_weights'])
         return losses
 
     # --------------------------------------------------------------- predict
-    def predict_maps(self, feats: Sequence[Tensor]) -> PersonLabMaps:
-        """Batched decoding-ready maps of the main branch: probabilities
-        for heatmaps and segmentation, (B, C, 2, H, W) offsets in input
+    def predict_maps(self, feats: Sequence[Tensor]) -> DenseMaps:
+        """Decoding-ready maps of the main branch, in float32:
+        probabilities for heatmaps and segmentation, offsets in input
         pixels, at the head's current ``output_stride``."""
         out = self.forward(feats)
-        B, _, H, W = out.heatmaps.shape
-        K, E = self.num_keypoints, len(self.edges)
-        return PersonLabMaps(
-            heatmaps=out.heatmaps.float().sigmoid(),
-            short_offsets=out.short_offsets.float().view(B, K, 2, H, W),
-            mid_offsets=out.mid_offsets.float().view(B, E, 2, H, W),
-            long_offsets=out.long_offsets.float().view(B, K, 2, H, W),
-            segmentation=out.segmentation.float().sigmoid()[:, 0],
-            stride=float(self.output_stride))
+        return DenseMaps(
+            {
+                name: t.float().sigmoid() if self.raw_specs[name].kind ==
+                'logits' else t.float()
+                for name, t in out.items()
+            }, self.specs, out.stride)
+
+    def fused_maps(self, feats, batch_data_samples: OptSampleList,
+                   test_cfg: ConfigType) -> DenseMaps:
+        """Maps of every test scale and flip, fused on the grid of the
+        input (MMPose's nesting of ``feats``: with ``flip_test``, ``[feats,
+        feats_of_the_flipped_input]``; with ``test_cfg.multiscale``, one
+        such entry per input of :func:`~..utils.tta.pyramid_sizes`)."""
+        if test_cfg.get('multiscale_test', False):
+            raise ValueError(
+                "PersonLabHead: MMPose's multiscale_test (aug_scales from the "
+                'pipeline) is not supported; use PersonLabEstimator with '
+                'test_cfg.multiscale=[longest sides]')
+        flip = test_cfg.get('flip_test', False)
+        sides = test_cfg.get('multiscale')
+        input_hw = tuple(batch_data_samples[0].metainfo['batch_input_shape'])
+        sizes = pyramid_sizes(input_hw, sides, self.output_stride)
+        per_scale = feats if sides else [feats]
+        if len(per_scale) != len(sizes):
+            raise ValueError(f'PersonLabHead: {len(per_scale)} scales of '
+                             f'features for the {len(sizes)} inputs {sizes}')
+        fused = []
+        for scale_feats, size in zip(per_scale, sizes):
+            maps = [self.predict_maps(scale_feats[0] if flip else
+                                      scale_feats)]
+            if flip:
+                maps.append(
+                    flip_back(self.predict_maps(scale_feats[1]), size[1]))
+            maps = average(maps)
+            if fused:
+                maps = rescale_to(maps, size, input_hw, fused[0].grid_hw)
+            fused.append(maps)
+        return average(fused)
 
     def predict(self,
                 feats,
                 batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Predictions:
-        """People in input-space coordinates, for MMPose's generic
-        ``BottomupPoseEstimator`` (which maps them back to the image).
-
-        :class:`PersonLabEstimator` does more (test-time output stride,
-        multi-scale, instance masks) and does not call this.
+        """People with keypoints, scores, boxes and masks per image.
 
         Args:
-            feats: Backbone features, or ``[feats, feats_of_flipped_input]``
-                when ``test_cfg.flip_test`` is set (MMPose's convention).
-            batch_data_samples (List[PoseDataSample]): Batch metainfo.
-            test_cfg (dict): ``flip_test`` (bool).
+            feats: Backbone features, nested as :meth:`fused_maps` says.
+            batch_data_samples (List[PoseDataSample]): With ``input_size``,
+                ``input_center``, ``input_scale``, ``ori_shape`` and
+                ``batch_input_shape`` metainfo.
+            test_cfg (dict): ``flip_test``, ``multiscale``,
+                ``decode_masks`` and the decoding settings.
 
         Returns:
-            List[InstanceData]: ``keypoints`` (N, K, 2), ``keypoint_scores``
-            (N, K) and ``bbox_scores`` (N,) per image.
+            List[InstanceData]: see :meth:`decode`.
         """
-        if self.decoder is None:
-            raise RuntimeError('PersonLabHead.predict needs a decoder (the '
-                               'PersonLabCodec config)')
+        maps = self.fused_maps(feats, batch_data_samples, test_cfg)
+        return self.decode(maps, batch_data_samples, test_cfg)
 
-        if test_cfg.get('flip_test', False):
-            width = batch_data_samples[0].metainfo['batch_input_shape'][1]
-            maps = average([
-                self.predict_maps(feats[0]),
-                flip_back(
-                    self.predict_maps(feats[1]), width,
-                    self.decoder.flip_indices,
-                    self.decoder.flip_edge_indices)
-            ], self.decoder.edge_sources)
-        else:
-            maps = self.predict_maps(feats)
-        preds = []
-        for m in unbatch(maps):
-            poses = self.decoder.decode(m)
-            preds.append(
-                InstanceData(
-                    keypoints=poses['keypoints'].cpu().numpy(),
-                    keypoint_scores=poses['keypoint_scores'].cpu().numpy(),
-                    bbox_scores=poses['scores'].cpu().numpy()))
-        return preds
+    @property
+    def test_cfg_keys(self) -> Tuple[str, ...]:
+        """The ``test_cfg`` keys :meth:`predict` reads."""
+        return ('flip_test', 'multiscale', 'multiscale_test',
+                'decode_masks') + PersonLabDecoder.setting_names()
+
+    def decoder_for(self, test_cfg: ConfigType) -> PersonLabDecoder:
+        """The decoder with the settings of ``test_cfg`` (built once per
+        distinct settings)."""
+        settings = {
+            k: test_cfg[k]
+            for k in PersonLabDecoder.setting_names() if k in test_cfg
+        }
+        key = tuple(sorted((k, repr(v)) for k, v in settings.items()))
+        if key not in self._decoders:
+            self._decoders[key] = PersonLabDecoder(
+                self.keypoints, self.decoder.radius, **settings)
+        return self._decoders[key]
+
+    def decode(self,
+               maps: DenseMaps,
+               batch_data_samples: OptSampleList,
+               test_cfg: ConfigType = {},
+               timings: Dict[str, float] = None) -> List[InstanceData]:
+        """Decode batched maps: people in input pixels (MMPose's
+        convention; the estimator maps them to the image), masks on the
+        image grid.
+
+        Returns:
+            List[InstanceData]: per image, best first: ``keypoints`` (N, K,
+            2) and ``bboxes`` (N, 4, xyxy) in input pixels,
+            ``keypoint_scores`` (N, K), ``bbox_scores`` and ``scores`` (N,)
+            (the instance score), ``labels`` (N,) zeros, ``masks`` (N, h, w)
+            bool on the image (``ori_shape``; empty masks when
+            ``test_cfg.decode_masks`` is False).
+        """
+        return decode_instances(self.decoder_for(test_cfg), maps,
+                                batch_data_samples,
+                                test_cfg.get('decode_masks', True), timings)

@@ -83,15 +83,17 @@ class PersonLabOffsetLoss(nn.Module):
         """Compute the loss.
 
         Args:
-            pred (Tensor): (B, 2C, H, W) offsets in input pixels, channels
-                ``(x_c, y_c)`` interleaved.
-            target (Tensor): (B, 2C, H, W) target offsets.
+            pred (Tensor): (B, C, 2, H, W) offsets in input pixels, or
+                (B, 2C, H, W) with ``(x_c, y_c)`` interleaved.
+            target (Tensor): Target offsets, either layout.
             weight (Tensor, optional): (B, C, H, W) per-field weights.
 
         Returns:
             Tensor: scalar loss.
         """
-        B, C2, H, W = pred.shape
-        err = (pred.float() - target.float()).abs().view(B, C2 // 2, 2, H, W)
+        if pred.dim() == 4:
+            B, C2, H, W = pred.shape
+            pred = pred.view(B, C2 // 2, 2, H, W)
+        err = (pred.float() - target.float().view(pred.shape)).abs()
         err = err.sum(dim=2) / self.radius
         return _weighted_mean(err, weight) * self.loss_weight

@@ -1,3 +1,3 @@
-from .personlab import PersonLabEstimator, image_to_input_affine
+from .personlab import PersonLabEstimator, PyramidFeatures
 
-__all__ = ['PersonLabEstimator', 'image_to_input_affine']
+__all__ = ['PersonLabEstimator', 'PyramidFeatures']

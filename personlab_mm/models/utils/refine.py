@@ -1,45 +1,15 @@
 """Recurrent offset refinement (PersonLab Eq. 2 and Eq. 5).
 
-All fields are ``(B, C, 2, H, W)`` displacements in input pixels on a grid
-whose cell ``(i, j)`` sits at input pixel ``(j * s, i * s)``. Sampling is
-bilinear (``grid_sample``) and differentiable with respect to both the
-sampled field and the sampling positions, so gradients reach both offset
-branches. Positions outside the grid sample zeros: no correction there.
+All fields are ``(B, C, 2, H, W)`` displacements in input pixels on the
+grid of :mod:`personlab_mm.functional.grid`. Sampling
+(:func:`~personlab_mm.functional.sample_at_offsets`) is bilinear and
+differentiable with respect to both the sampled field and the sampling
+positions, so gradients reach both offset branches. Positions outside the
+grid sample zeros: no correction there.
 """
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-
-def sample_fields(field: Tensor, offsets: Tensor, stride: float) -> Tensor:
-    """Sample ``field`` at ``x + offsets(x)`` for every cell ``x``.
-
-    Args:
-        field (Tensor): (B, C, 2, H, W) field to sample, channel ``c`` of the
-            output samples channel ``c`` of ``field``.
-        offsets (Tensor): (B, C, 2, H, W) displacements in input pixels.
-        stride (float): Output stride ``s``.
-
-    Returns:
-        Tensor: (B, C, 2, H, W) ``field[c](x + offsets[c](x))``.
-    """
-    B, C, _, H, W = offsets.shape
-    ys = torch.arange(H, device=offsets.device, dtype=offsets.dtype)
-    xs = torch.arange(W, device=offsets.device, dtype=offsets.dtype)
-    # target positions in grid cells
-    gx = xs.view(1, 1, 1, W) + offsets[:, :, 0] / stride
-    gy = ys.view(1, 1, H, 1) + offsets[:, :, 1] / stride
-    # normalise for align_corners=True: cell 0 -> -1, cell n-1 -> +1
-    gx = gx * (2. / max(W - 1, 1)) - 1.
-    gy = gy * (2. / max(H - 1, 1)) - 1.
-    grid = torch.stack([gx, gy], dim=-1).view(B * C, H, W, 2)
-    sampled = F.grid_sample(
-        field.reshape(B * C, 2, H, W).to(grid.dtype),
-        grid,
-        mode='bilinear',
-        padding_mode='zeros',
-        align_corners=True)
-    return sampled.view(B, C, 2, H, W)
+from ...functional import sample_at_offsets
 
 
 def refine_mid_offsets(mid: Tensor, short: Tensor, edge_targets: Tensor,
@@ -59,7 +29,7 @@ def refine_mid_offsets(mid: Tensor, short: Tensor, edge_targets: Tensor,
     """
     field = short.index_select(1, edge_targets)
     for _ in range(steps):
-        mid = mid + sample_fields(field, mid, stride)
+        mid = mid + sample_at_offsets(field, mid, stride)
     return mid
 
 
@@ -79,7 +49,7 @@ def refine_long_offsets(long: Tensor, short: Tensor, stride: float,
         Tensor: (B, K, 2, H, W) refined long-range offsets.
     """
     for _ in range(self_steps):
-        long = long + sample_fields(long, long, stride)
+        long = long + sample_at_offsets(long, long, stride)
     for _ in range(short_steps):
-        long = long + sample_fields(short, long, stride)
+        long = long + sample_at_offsets(short, long, stride)
     return long

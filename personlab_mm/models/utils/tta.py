@@ -1,166 +1,135 @@
-"""Test-time augmentation on PersonLab maps: flip-back and scale fusion.
+"""Test-time augmentation on :class:`~personlab_mm.structures.DenseMaps`:
+flip-back, rescaling and fusion, by each field's kind (any method's maps:
+keypoint heatmaps, offsets, segmentation, semantic logits, centres,
+embeddings).
 
-The functions take and return *batched* :class:`PersonLabMaps` (a leading
-batch dimension on every tensor): probabilities for heatmaps and
-segmentation, offsets in input pixels.
+All functions take and return batched maps. Geometry follows
+:mod:`personlab_mm.functional.grid`; inputs of a scale pyramid are resized
+corner-aligned (``align_corners=True``).
 """
-from typing import List, Sequence
+import math
+from typing import List, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ...decoding import PersonLabMaps
+from ...functional import resample_separable
+from ...structures import DenseMaps, FieldSpec
 
 
-def unbatch(maps: PersonLabMaps) -> List[PersonLabMaps]:
-    """Split batched maps into one :class:`PersonLabMaps` per image."""
-    B = maps.heatmaps.shape[0]
-    return [
-        PersonLabMaps(*(t[i] for t in maps[:5]), stride=maps.stride)
-        for i in range(B)
-    ]
+def pyramid_sizes(input_hw: Tuple[int, int], longest_sides: Sequence[int],
+                  stride: int) -> List[Tuple[int, int]]:
+    """Input sizes ``(h, w)`` of a test pyramid: the input's own size
+    first, then each longest side (corner-aligned resize by ``(side - 1) /
+    (longest - 1)``, each side ``n * stride + 1``), duplicates dropped."""
+    h, w = input_hw
+    sizes = [(h, w)]
+    longest = max(h, w)
+    for side in longest_sides or []:
+        f = (side - 1) / max(longest - 1, 1)
+        size = tuple(
+            int(math.ceil((n - 1) * f / stride)) * stride + 1
+            for n in (h, w))
+        if size not in sizes:
+            sizes.append(size)
+    return sizes
 
 
-def batch(maps: Sequence[PersonLabMaps]) -> PersonLabMaps:
-    """Stack per-image maps (same grid) into batched maps; the inverse of
-    :func:`unbatch`."""
-    return PersonLabMaps(*(torch.stack([m[i] for m in maps])
-                           for i in range(5)), stride=maps[0].stride)
+def _resample(t: Tensor, spec: FieldSpec, gx: Tensor, gy: Tensor,
+              scale_x: float, scale_y: float) -> Tensor:
+    """One field at source positions ``(gx, gy)``; offsets multiplied by
+    ``scale`` (x and y)."""
+    if spec.kind != 'offset':
+        return resample_separable(t, gx, gy)
+    B, C = t.shape[:2]
+    r = resample_separable(t.reshape(B, 2 * C, *t.shape[-2:]), gx, gy)
+    r = r.view(B, C, 2, *r.shape[-2:])
+    return torch.stack([r[:, :, 0] * scale_x, r[:, :, 1] * scale_y], 2)
 
 
-def average(maps: Sequence[PersonLabMaps],
-            edge_sources: Sequence[int]) -> PersonLabMaps:
-    """Fuse maps on the same grid.
+def flip_back(maps: DenseMaps, input_width: int) -> DenseMaps:
+    """Maps of a horizontally flipped input, brought back to the original.
 
-    Probabilities are averaged. Offsets are averaged weighted by the
-    probability that they are meaningful there: short-range offsets of
-    keypoint ``k`` by heatmap ``k``, mid-range offsets of edge ``(k, l)`` by
-    heatmap ``k``, long-range offsets by the segmentation. A plain mean
-    would blend an offset with the zeros a map predicts outside its disks
-    (e.g. a smaller disk at another scale) and send votes half-way.
+    The input was flipped as ``x' = input_width - 1 - x``; every field is
+    mirrored accordingly (resampled if the grid is not symmetric), its
+    channels permuted by ``flip_channels`` (left and right keypoints,
+    mirrored edges) and, for offsets, x negated.
+
+    Raises:
+        ValueError: if a field cannot be flipped (``flip_channels=()``).
+    """
+    H, W = maps.grid_hw
+    device = maps.device
+    gx = (input_width - 1) / maps.stride - torch.arange(
+        W, device=device, dtype=torch.float32)
+    gy = torch.arange(H, device=device, dtype=torch.float32)
+
+    def back(name: str, t: Tensor, spec: FieldSpec) -> Tensor:
+        if spec.flip_channels == ():
+            raise ValueError(f'field {name!r} cannot be flipped (its '
+                             'channels have no left/right mirror, e.g. an '
+                             'asymmetric kinematic tree)')
+        r = _resample(t, spec, gx, gy, -1., 1.)
+        if spec.flip_channels is not None:
+            r = r[:, torch.as_tensor(spec.flip_channels, device=device)]
+        return r
+
+    return maps.map(back)
+
+
+def rescale_to(maps: DenseMaps, src_input_hw: Tuple[int, int],
+               dst_input_hw: Tuple[int, int],
+               dst_grid_hw: Tuple[int, int]) -> DenseMaps:
+    """Maps computed on an input resized from ``dst_input_hw`` to
+    ``src_input_hw`` (corner-aligned), brought onto the grid of the ``dst``
+    input (same stride); offsets in ``dst`` input pixels.
 
     Args:
-        maps (Sequence[PersonLabMaps]): Batched maps, same grid.
-        edge_sources (Sequence[int]): Source keypoint of each directed
-            edge.
+        maps (DenseMaps): Batched maps of the resized input.
+        src_input_hw (tuple): ``(h, w)`` of the resized input.
+        dst_input_hw (tuple): ``(h, w)`` of the reference input.
+        dst_grid_hw (tuple): ``(H, W)`` of the reference grid.
+    """
+    fy = (src_input_hw[0] - 1) / max(dst_input_hw[0] - 1, 1)
+    fx = (src_input_hw[1] - 1) / max(dst_input_hw[1] - 1, 1)
+    device = maps.device
+    gx = torch.arange(dst_grid_hw[1], device=device, dtype=torch.float32) * fx
+    gy = torch.arange(dst_grid_hw[0], device=device, dtype=torch.float32) * fy
+    return maps.map(
+        lambda _, t, spec: _resample(t, spec, gx, gy, 1. / fx, 1. / fy))
 
-    Returns:
-        PersonLabMaps: batched fused maps.
+
+def average(maps: Sequence[DenseMaps]) -> DenseMaps:
+    """Fuse maps on the same grid, by kind.
+
+    Probabilities and logits are averaged. Offsets are averaged weighted by
+    the probability that they are meaningful there (``FieldSpec.weight``:
+    e.g. short-range offsets of keypoint ``k`` by heatmap ``k``): a plain
+    mean would blend an offset with the zeros a map predicts where it has
+    nothing to say (a smaller disk at another scale) and send votes
+    half-way. Embeddings are not averaged: the first maps' are kept.
     """
     if len(maps) == 1:
         return maps[0]
     n = float(len(maps))
-    src = torch.as_tensor(edge_sources, device=maps[0].heatmaps.device)
+    first = maps[0]
 
-    def weighted(values, weights):
+    def weight_of(m: DenseMaps, spec: FieldSpec) -> Tensor:
+        w = m[spec.weight]
+        if spec.weight_channels is not None:
+            w = w[:, torch.as_tensor(spec.weight_channels, device=w.device)]
+        return w[:, :, None]  # (B, C or 1, 1, H, W)
+
+    def fuse(name: str, _: Tensor, spec: FieldSpec) -> Tensor:
+        values = [m[name] for m in maps]
+        if spec.kind == 'embedding':
+            return values[0]
+        plain = sum(values) / n
+        if spec.kind != 'offset' or spec.weight is None:
+            return plain
+        weights = [weight_of(m, spec) for m in maps]
         total = sum(weights)
         num = sum(v * w for v, w in zip(values, weights))
-        plain = sum(values) / n
-        ok = total > 1e-6
-        return torch.where(ok, num / total.clamp(min=1e-6), plain)
+        return torch.where(total > 1e-6, num / total.clamp(min=1e-6), plain)
 
-    heat_w = [m.heatmaps[:, :, None] for m in maps]  # (B, K, 1, H, W)
-    return PersonLabMaps(
-        heatmaps=sum(m.heatmaps for m in maps) / n,
-        short_offsets=weighted([m.short_offsets for m in maps], heat_w),
-        mid_offsets=weighted([m.mid_offsets for m in maps],
-                             [w[:, src] for w in heat_w]),
-        long_offsets=weighted([m.long_offsets for m in maps],
-                              [m.segmentation[:, None, None] for m in maps]),
-        segmentation=sum(m.segmentation for m in maps) / n,
-        stride=maps[0].stride)
-
-
-def _resample_x_y(t: Tensor, gx: Tensor, gy: Tensor) -> Tensor:
-    """Bilinearly resample (B, C, H, W) at separable grid positions.
-
-    Args:
-        t (Tensor): (B, C, H, W) source maps.
-        gx (Tensor): (W',) source x positions (cells) of the output columns.
-        gy (Tensor): (H',) source y positions (cells) of the output rows.
-
-    Returns:
-        Tensor: (B, C, H', W'); positions outside the source read zeros.
-    """
-    B, C, H, W = t.shape
-    nx = gx * (2. / max(W - 1, 1)) - 1.
-    ny = gy * (2. / max(H - 1, 1)) - 1.
-    grid = torch.stack(torch.meshgrid(ny, nx, indexing='ij')[::-1], dim=-1)
-    grid = grid[None].expand(B, -1, -1, -1).to(t.dtype)
-    return F.grid_sample(
-        t, grid, mode='bilinear', padding_mode='zeros', align_corners=True)
-
-
-def _map_fields(maps: PersonLabMaps, gx: Tensor, gy: Tensor,
-                scale_x: float, scale_y: float) -> PersonLabMaps:
-    """Resample every field at (gx, gy) and multiply offsets by scale."""
-    B = maps.heatmaps.shape[0]
-    out = []
-    for i, t in enumerate(maps[:5]):
-        shape = t.shape
-        flat = t.reshape(B, -1, *shape[-2:]) if t.dim() > 3 else t[:, None]
-        r = _resample_x_y(flat, gx, gy)
-        if i in (1, 2, 3):  # offsets (B, C, 2, H, W)
-            r = r.view(B, shape[1], 2, *r.shape[-2:])
-            r = torch.stack([r[:, :, 0] * scale_x, r[:, :, 1] * scale_y], 2)
-        elif t.dim() == 3:
-            r = r[:, 0]
-        out.append(r)
-    return PersonLabMaps(*out, stride=maps.stride)
-
-
-def flip_back(maps: PersonLabMaps, input_width: int,
-              flip_indices: Sequence[int],
-              flip_edge_indices: Sequence[int]) -> PersonLabMaps:
-    """Maps of a horizontally flipped input, brought back to the original.
-
-    The input was flipped as ``x' = input_width - 1 - x``; every field is
-    mirrored accordingly (resampled if the grid is not symmetric), left and
-    right keypoints and directed edges are swapped and x offsets negated.
-
-    Args:
-        maps (PersonLabMaps): Batched maps of the flipped input.
-        input_width (int): Width of the (padded) input tensor.
-        flip_indices (Sequence[int]): Mirror of each keypoint.
-        flip_edge_indices (Sequence[int]): Mirror of each directed edge.
-
-    Returns:
-        PersonLabMaps: batched maps in the original frame.
-    """
-    H, W = maps.heatmaps.shape[-2:]
-    dev = maps.heatmaps.device
-    s = float(maps.stride)
-    gx = (input_width - 1) / s - torch.arange(W, device=dev,
-                                              dtype=torch.float32)
-    gy = torch.arange(H, device=dev, dtype=torch.float32)
-    m = _map_fields(maps, gx, gy, -1., 1.)
-    kp = torch.as_tensor(flip_indices, device=dev)
-    ed = torch.as_tensor(flip_edge_indices, device=dev)
-    return PersonLabMaps(m.heatmaps[:, kp], m.short_offsets[:, kp],
-                         m.mid_offsets[:, ed], m.long_offsets[:, kp],
-                         m.segmentation, stride=maps.stride)
-
-
-def rescale_to(maps: PersonLabMaps, src_input_hw, dst_input_hw,
-               dst_grid_hw) -> PersonLabMaps:
-    """Maps computed on an input resized from ``dst_input_hw`` to
-    ``src_input_hw`` (corner-aligned, ``align_corners=True``), brought onto
-    the grid of the ``dst`` input.
-
-    Args:
-        maps (PersonLabMaps): Batched maps of the resized input.
-        src_input_hw (tuple): ``(h, w)`` of the resized input.
-        dst_input_hw (tuple): ``(h, w)`` of the reference input.
-        dst_grid_hw (tuple): ``(H, W)`` of the reference grid (same stride).
-
-    Returns:
-        PersonLabMaps: batched maps on the reference grid, offsets in
-        reference input pixels.
-    """
-    fy = (src_input_hw[0] - 1) / max(dst_input_hw[0] - 1, 1)
-    fx = (src_input_hw[1] - 1) / max(dst_input_hw[1] - 1, 1)
-    dev = maps.heatmaps.device
-    gx = torch.arange(dst_grid_hw[1], device=dev, dtype=torch.float32) * fx
-    gy = torch.arange(dst_grid_hw[0], device=dev, dtype=torch.float32) * fy
-    return _map_fields(maps, gx, gy, 1. / fx, 1. / fy)
+    return first.map(fuse)

@@ -1,0 +1,58 @@
+"""Keypoint disks on the output grid, shared by the disk-based codecs
+(PersonLab's heatmaps and short/mid-range offsets, PosePlusSeg's SKHM)."""
+import math
+from typing import Tuple
+
+import numpy as np
+
+
+def disk_cells(keypoints: np.ndarray, labelled: np.ndarray,
+               grid_wh: Tuple[int, int], stride: int,
+               radius: float) -> Tuple[np.ndarray, ...]:
+    """Grid cells inside the keypoint disks, each owned by the closest
+    person.
+
+    Cell ``(i, j)`` sits at input pixel ``(j * stride, i * stride)``
+    (:mod:`personlab_mm.functional.grid`); it is inside the disk of a
+    keypoint when within ``radius`` input pixels of it.
+
+    Args:
+        keypoints (np.ndarray): (N, K, 2) in input pixels.
+        labelled (np.ndarray): (N, K) bool, the keypoints that have disks.
+        grid_wh (Tuple[int, int]): Output grid ``(W, H)``.
+        stride (int): Output stride.
+        radius (float): Disk radius in input pixels.
+
+    Returns:
+        tuple: ``(k, iy, ix, person)`` int arrays of length Q, one entry per
+        (keypoint type, cell) covered by at least one disk; the person is
+        the closest one (the first of equally close ones).
+    """
+    W, H = grid_wh
+    K = keypoints.shape[1]
+    s, r = stride, radius
+    person, kpt = np.nonzero(labelled)
+    centers = keypoints[person, kpt]  # (P, 2) input px
+    half = int(math.ceil(r / s)) + 1
+    steps = np.arange(-half, half + 1)
+    base = np.round(centers / s).astype(np.int64)  # (P, 2) grid cells
+    ix = base[:, None, None, 0] + steps[None, None, :]  # (P, 1, S)
+    iy = base[:, None, None, 1] + steps[None, :, None]  # (P, S, 1)
+    dx = ix * s - centers[:, None, None, 0]
+    dy = iy * s - centers[:, None, None, 1]
+    dist2 = dx * dx + dy * dy  # (P, S, S)
+    inside = (dist2 <= r * r) & (ix >= 0) & (ix < W) & (iy >= 0) & (iy < H)
+    pair, sy, sx = np.nonzero(inside)
+    ix, iy, dist2 = ix[pair, 0, sx], iy[pair, sy, 0], dist2[inside]
+    k = kpt[pair]
+    # Keep, per (k, cell), the entry of the closest person (the first entry
+    # among equally close ones): two scatter-minimums instead of a sort.
+    cell = (k * H + iy) * W + ix
+    nearest = np.full(K * H * W, np.inf)
+    np.minimum.at(nearest, cell, dist2)
+    entry = np.arange(cell.size)
+    closest = dist2 == nearest[cell]
+    first = np.full(K * H * W, cell.size)
+    np.minimum.at(first, cell[closest], entry[closest])
+    keep = entry[first[cell] == entry]
+    return k[keep], iy[keep], ix[keep], person[pair[keep]]
