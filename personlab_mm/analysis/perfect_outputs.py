@@ -77,8 +77,7 @@ def perfect_maps(codec: PersonLabCodec,
     encoder = PersonLabCodec(
         input_size=(w, h), output_stride=output_stride, radius=codec.radius,
         metainfo=codec.keypoints, min_keypoints=codec.min_keypoints)
-    transform = GeneratePersonLabTargets.from_codec(encoder,
-                                                    **(target_cfg or {}))
+    transform = GeneratePersonLabTargets(encoder, **(target_cfg or {}))
     results = dict(
         keypoints=xy.astype(np.float32),
         keypoints_visible=(kpts[..., 2] > 0).astype(np.float32),

@@ -1,9 +1,10 @@
 """Training-target transform for PersonLab."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
 from ...utils.registry import build_in_mmpose_scope
@@ -93,7 +94,7 @@ class GeneratePersonLabTargets(BaseTransform):
         - field_mapping_table
 
     Args:
-        encoder (dict): Config of the :class:`PersonLabCodec`.
+        encoder (dict | PersonLabCodec): The codec or its config.
         supersample (int): Mask sub-samples per cell side. Defaults to 4.
         impute_keypoints (bool): Give template keypoints to people with a
             mask and too few keypoints (an upright template by keypoint
@@ -102,34 +103,25 @@ class GeneratePersonLabTargets(BaseTransform):
     """
 
     def __init__(self,
-                 encoder: dict,
+                 encoder: Union[dict, BaseKeypointCodec],
                  supersample: int = 4,
                  impute_keypoints: bool = False) -> None:
         super().__init__()
-        self.encoder_cfg = encoder.copy()
-        self.encoder = build_in_mmpose_scope(KEYPOINT_CODECS, self.encoder_cfg)
-        self._setup(supersample, impute_keypoints)
-
-    def _setup(self, supersample: int = 4,
-               impute_keypoints: bool = False) -> None:
         if supersample < 1:
             raise ValueError(f'supersample must be >= 1, got {supersample}')
+        if isinstance(encoder, BaseKeypointCodec):  # already built
+            self.encoder_cfg = dict(type=type(encoder).__name__)
+            self.encoder = encoder
+        else:
+            self.encoder_cfg = encoder.copy()
+            self.encoder = build_in_mmpose_scope(KEYPOINT_CODECS,
+                                                 self.encoder_cfg)
         self.supersample = int(supersample)
         self.impute_keypoints = impute_keypoints
         # the template must have a position for each of the codec's
         # keypoints (by name)
         self.template = self.encoder.keypoints.imputation_template() \
             if impute_keypoints else None
-
-    @classmethod
-    def from_codec(cls, codec, **kwargs) -> 'GeneratePersonLabTargets':
-        """The transform around an already built codec."""
-        transform = cls.__new__(cls)
-        BaseTransform.__init__(transform)
-        transform.encoder_cfg = dict(type=type(codec).__name__)
-        transform.encoder = codec
-        transform._setup(**kwargs)
-        return transform
 
     def _rasterize_people(self, results: Dict, anns: List[dict],
                           affine: np.ndarray, is_crowd: np.ndarray
