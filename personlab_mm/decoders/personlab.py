@@ -89,8 +89,9 @@ class PersonLabDecoder:
             Defaults to 100.
         long_range_fallback (bool): Place the children of a keypoint that
             is not there (probability below ``support_threshold``) with the
-            long-range offsets of the nearest present ancestor instead of
-            the meaningless mid-range offsets read at it (see
+            long-range offsets read at the last keypoint placed from a
+            present one, instead of the meaningless mid-range offsets read
+            at it (see
             :func:`~personlab_mm.functional.follow_tree`). Not in the paper;
             ``False`` gives the paper's plain mid-range chain. Defaults to
             True.

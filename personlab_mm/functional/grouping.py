@@ -80,10 +80,14 @@ def follow_tree(seed_xy: Tensor,
     (heatmap probability below ``support_threshold`` at the placed
     position, e.g. an occluded or unlabelled joint) says nothing about the
     next joint, and everything below it in the tree would inherit the
-    error. Then the child is placed with the long-range offset read at its
-    nearest supported ancestor instead: ``y_l = y_a + L_l(y_a)`` (Sec. 3.2:
-    long-range offsets point from any pixel of a person to each of its
-    keypoints). Supported parents always use the mid-range offsets.
+    error. Then the child is placed with the long-range offset read at an
+    anchor instead: ``y_l = y_a + L_l(y_a)`` (Sec. 3.2: long-range offsets
+    point from any pixel of a person to each of its keypoints). The anchor
+    of a keypoint placed from a supported parent is the keypoint itself
+    (placed by a trusted mid-range offset, it lies on the person even where
+    its own joint is hidden); a keypoint placed through the fallback passes
+    its parent's anchor on. Supported parents always use the mid-range
+    offsets.
 
     Args:
         seed_xy (Tensor): (N, 2) seed positions in input pixels.
@@ -108,7 +112,8 @@ def follow_tree(seed_xy: Tensor,
     rows = torch.arange(N, device=seed_xy.device)
     kpts[rows, seed_kpt] = seed_xy
     fallback = heatmaps is not None and long_offsets is not None
-    # nearest supported ancestor of every placed keypoint (itself if so)
+    # anchor of every placed keypoint: itself if placed from a supported
+    # parent, else its parent's anchor
     anchor = seed_kpt[:, None].repeat(1, K + 1)
     n = rows[:, None].expand(N, M).reshape(-1)
     H, W = mid_offsets.shape[-2:]
