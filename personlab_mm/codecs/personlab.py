@@ -136,24 +136,36 @@ class PersonLabCodec(BaseKeypointCodec):
         self.output_stride = int(output_stride)
         self.radius = float(radius)
         self.keypoints = KeypointSet.from_metainfo(metainfo, tree_edges)
-        self.num_keypoints = self.keypoints.num_keypoints
-        self.edges = self.keypoints.edges
-        self.edge_sources = self.keypoints.edge_sources
-        self.edge_targets = self.keypoints.edge_targets
         self.min_keypoints = int(min_keypoints)
         # out_edges[k]: the directed edges leaving keypoint k, -1 padded
-        degree = np.bincount(self.edge_sources, minlength=self.num_keypoints)
+        degree = np.bincount(self.keypoints.edge_sources,
+                             minlength=self.num_keypoints)
         self._out_edges = np.full((self.num_keypoints, degree.max()), -1,
                                   dtype=np.int64)
         for k in range(self.num_keypoints):
-            edges_k = np.nonzero(self.edge_sources == k)[0]
+            edges_k = np.nonzero(self.keypoints.edge_sources == k)[0]
             self._out_edges[k, :edges_k.size] = edges_k
 
-    # ------------------------------------------------------------------ grid
+    # ---------------------------------------------------- keypoints, grid
+    @property
+    def num_keypoints(self) -> int:
+        """K."""
+        return self.keypoints.num_keypoints
+
+    @property
+    def edges(self):
+        """The directed edges of the kinematic tree."""
+        return self.keypoints.edges
+
     @property
     def num_edges(self) -> int:
         """Number of directed edges E."""
-        return len(self.edges)
+        return self.keypoints.num_edges
+
+    @property
+    def edge_targets(self) -> np.ndarray:
+        """(E,) target keypoint of each directed edge."""
+        return self.keypoints.edge_targets
 
     @property
     def heatmap_size(self) -> Tuple[int, int]:

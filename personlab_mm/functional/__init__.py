@@ -6,9 +6,8 @@ Each stage works on data-dependent shapes eagerly and, with ``fixed=True``,
 on fixed shapes for ``torch.compile`` (:mod:`.shapes`).
 """
 from .assignment import assign_pixels, candidate_pixels, decide, near_cells
-from .grid import (apply_affine, covering_grid_size, grid_points, grid_size,
-                   input_affine_from_meta, input_size_of_grid, invert_affine,
-                   is_axis_aligned)
+from .grid import (covering_grid_size, grid_size, input_affine_from_meta,
+                   input_size_of_grid, is_axis_aligned)
 from .grouping import (follow_tree, greedy_accept, greedy_select,
                        group_greedily, seed_conflicts, tree_traversals)
 from .instances import mask_boxes, masks_to_numpy
@@ -24,8 +23,8 @@ from .voting import splat_bilinear, vote_at_offsets
 
 __all__ = [
     'assign_pixels', 'candidate_pixels', 'decide', 'near_cells',
-    'apply_affine', 'covering_grid_size', 'grid_points', 'grid_size',
-    'input_affine_from_meta', 'input_size_of_grid', 'invert_affine',
+    'covering_grid_size', 'grid_size',
+    'input_affine_from_meta', 'input_size_of_grid',
     'is_axis_aligned', 'mask_boxes', 'masks_to_numpy', 'follow_tree',
     'greedy_accept', 'greedy_select', 'group_greedily', 'seed_conflicts',
     'tree_traversals', 'oks_hard_nms', 'oks_matrix', 'Peaks', 'find_peaks',

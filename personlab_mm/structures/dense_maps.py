@@ -143,10 +143,6 @@ class DenseMaps:
             {n: torch.cat([m[n] for m in maps])
              for n in first}, first.specs, first.stride)
 
-    def to(self, *args, **kwargs) -> 'DenseMaps':
-        """``Tensor.to`` on every field."""
-        return self.map(lambda _, t, __: t.to(*args, **kwargs))
-
     def sanitized(self) -> 'DenseMaps':
         """The maps with non-finite and out-of-range values brought into
         the range of each field's kind (float32 for half-precision maps;
