@@ -3,7 +3,7 @@ synthetic COCO people: the 12 body joints, ``top_head`` above the nose and
 ``neck`` between the shoulders."""
 import json
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -34,10 +34,21 @@ def to_crowdpose(coco_kpts: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_crowdpose_split(root: str, split: str,
-                          num_images: int) -> Tuple[str, str]:
+def write_crowdpose_split(root: str, split: str, num_images: int,
+                          keypoints_only: bool = False,
+                          ann_name: Optional[str] = None) -> Tuple[str, str]:
     """Generate a synthetic split under ``root`` and write its CrowdPose
     version next to it.
+
+    Args:
+        root (str): Directory of the synthetic set.
+        split (str): ``'train'`` or ``'val'``.
+        num_images (int): Images of the split.
+        keypoints_only (bool): Like the real CrowdPose files: no
+            segmentations and no areas, a ``crowdIndex`` per image, file
+            names relative to ``images/`` (``{split}/000001.jpg``).
+        ann_name (str, optional): Annotation file name under
+            ``root/annotations``; defaults to ``crowdpose_{split}.json``.
 
     Returns:
         tuple: the annotation file and the image directory.
@@ -50,9 +61,22 @@ def write_crowdpose_split(root: str, split: str,
         cp = to_crowdpose(kpts)
         ann['keypoints'] = cp.reshape(-1).round(2).tolist()
         ann['num_keypoints'] = int((cp[:, 2] > 0).sum())
+        if keypoints_only:
+            ann.pop('segmentation')
+            ann.pop('area')
+    # keypoint-only data has no crowd regions (they need a mask)
+    coco['annotations'] = [a for a in coco['annotations']
+                           if not (keypoints_only and a['iscrowd'])]
+    img_dir = osp.join(root, 'images', split)
+    if keypoints_only:
+        for img in coco['images']:
+            img['file_name'] = f"{split}/{img['file_name']}"
+            img['crowdIndex'] = 0.3
+        img_dir = osp.join(root, 'images')
     coco['categories'][0].update(keypoints=list(CROWDPOSE_NAMES),
                                  skeleton=CROWDPOSE_SKELETON)
-    ann_file = osp.join(root, 'annotations', f'crowdpose_{split}.json')
+    ann_file = osp.join(root, 'annotations',
+                        ann_name or f'crowdpose_{split}.json')
     with open(ann_file, 'w') as f:
         json.dump(coco, f)
-    return ann_file, osp.join(root, 'images', split)
+    return ann_file, img_dir

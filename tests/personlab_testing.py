@@ -1,5 +1,8 @@
 """Helpers shared by the tests (importable from every test folder)."""
 import os.path as osp
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 from mmpose.registry import KEYPOINT_CODECS
@@ -45,3 +48,20 @@ def standing_person(cx: float, cy: float, h: float) -> np.ndarray:
 #: The repository root and its configs.
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
+
+
+def mim_executable() -> str:
+    """The ``mim`` of this environment."""
+    exe = shutil.which('mim', path=osp.dirname(sys.executable))
+    assert exe, 'mim is not installed in this environment'
+    return exe
+
+
+def run_command(cmd, cwd, env=None, timeout=900) -> str:
+    """Run ``cmd``, assert it succeeds, return its output (stdout and
+    stderr together)."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-6000:]}'
+    return proc.stdout

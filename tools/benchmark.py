@@ -10,6 +10,8 @@ Three sections, all on synthetic scenes with an exact number of people
 - ``decode``: milliseconds per image at a longest side of 1401 px, output
   stride 8, from the maps a perfect network would output (so the number of
   people is exact), split by stage, on the CPU and (if present) on CUDA;
+  also crowded scenes (``make_crowd_scene``: pairs of people one behind
+  the other, same-type keypoints 5-30 px apart);
 - ``model``: ``r101_coco.py`` training step (batch 8, 801x801, output
   stride 16, with the config's optimizer wrapper and layout: bf16
   autocast and channels-last inputs on CUDA, float32 without a GPU, as
@@ -65,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument('--people', nargs='+', type=int,
                         default=[1, 5, 10, 30, 60],
                         help='people per image for the decode section')
+    parser.add_argument('--crowds', nargs='+', type=int, default=[10, 30],
+                        help='people per crowded image (pairs standing one '
+                        'behind the other) for the decode section')
     parser.add_argument('--target-people', nargs='+', type=int,
                         default=[1, 10, 30])
     parser.add_argument('--repeats', type=int, default=10)
@@ -181,14 +186,16 @@ def bench_targets(cfg, people: List[int], repeats: int) -> Dict:
 
 
 # ------------------------------------------------------------------- decode
-def bench_decode(cfg, people: List[int], devices: List[str],
-                 repeats: int) -> Dict:
-    """Per-stage decoding time at 1401 px, stride 8, perfect maps."""
+def bench_decode(cfg, people: List[int], devices: List[str], repeats: int,
+                 crowds: List[int] = ()) -> Dict:
+    """Per-stage decoding time at 1401 px, stride 8, perfect maps; rows
+    ``'N'`` for ``make_scene(N)``, ``'N crowded'`` for
+    ``make_crowd_scene(N // 2)`` (pairs one behind the other)."""
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
 
     from personlab_mm.analysis import perfect_maps
-    from personlab_mm.datasets.synthetic import make_scene
+    from personlab_mm.datasets.synthetic import make_crowd_scene, make_scene
     from personlab_mm.datasets.transforms import PersonLabResize
     from personlab_mm.functional import input_affine_from_meta
     cfg.model.backbone.init_cfg = None
@@ -199,8 +206,12 @@ def bench_decode(cfg, people: List[int], devices: List[str],
         model.to(device)
         sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
         per_device = {}
-        for n in people:
-            img, anns = make_scene(n, (1280, 960), seed=n)
+        scenes = [(str(n), make_scene(n, (1280, 960), seed=n))
+                  for n in people] + [
+                      (f'{n} crowded',
+                       make_crowd_scene(n // 2, (1280, 960), seed=n))
+                      for n in crowds]
+        for n, (img, anns) in scenes:
             res = PersonLabResize(1401, 8)(
                 dict(img=img, img_shape=img.shape[:2]))
             meta = dict(
@@ -423,13 +434,15 @@ def main(argv=None):
     if 'decode' in args.sections:
         devices = ['cpu'] + (['cuda'] if device == 'cuda' else [])
         report['decode'] = bench_decode(load_cfg(), args.people, devices,
-                                        args.repeats)
+                                        args.repeats, args.crowds)
         for dev, rows in report['decode'].items():
             print(f'\ndecoding on {dev}, 1401 px, stride 8 (ms per image)')
             keys = [k for k in next(iter(rows.values())) if k.endswith('ms')]
-            print(f"{'people':>7} " + ' '.join(f'{k:>12}' for k in keys))
+            print(f"{'people':>11} {'found':>5} " +
+                  ' '.join(f'{k:>12}' for k in keys))
             for n, r in rows.items():
-                print(f'{n:>7} ' + ' '.join(f'{r[k]:>12}' for k in keys))
+                print(f"{n:>11} {r['people_found']:>5} " +
+                      ' '.join(f'{r[k]:>12}' for k in keys))
     if 'model' in args.sections:
         report['model'] = bench_model(load_cfg(args.config), device,
                                       args.repeats)

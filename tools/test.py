@@ -5,8 +5,9 @@
         --show-dir vis
 
 Ends with a short summary whose last line is one JSON object:
-``keypoints_AP`` (``coco/AP``), ``segm_AP`` (``coco/segm_mAP``), ``vis_dir``
-(the pictures of ``--show-dir``, else null) and every metric.
+``keypoints_AP`` (``coco/AP``, ``crowdpose/AP``, ...), ``segm_AP``
+(``coco/segm_mAP``), ``vis_dir`` (the pictures of ``--show-dir``, else
+null) and every metric.
 """
 import argparse
 import json
@@ -17,6 +18,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import personlab_mm  # noqa: F401  registers components, safe loading
+from personlab_mm.evaluation import headline_metrics
 from personlab_mm.utils.cli import add_common_args, load_config
 
 
@@ -71,8 +73,7 @@ def print_summary(metrics: dict, vis_dir: Optional[str],
     """Print the headline numbers, then all of it as one JSON line."""
     metrics = {k: float(v) for k, v in (metrics or {}).items()}
     summary = dict(
-        keypoints_AP=metrics.get('coco/AP'),
-        segm_AP=metrics.get('coco/segm_mAP'),
+        **headline_metrics(metrics),
         vis_dir=vis_dir,
         checkpoint=osp.abspath(checkpoint),
         metrics=metrics)

@@ -10,6 +10,8 @@ custom_imports = dict(imports=['personlab_mm'], allow_failed_imports=False)
 visualizer = dict(type='PersonLabVisualizer', instance_score_thr=0.2)
 custom_hooks = [
     dict(type='SyncBuffersHook'),
+    # a head of K keypoints on a dataset of K' != K stops the run at once
+    dict(type='KeypointSetCheckHook'),
     # checkpoints loadable with torch.load(weights_only=True)
     dict(type='SafeCheckpointHook'),
     # a NaN/inf loss term stops the run naming the term and iteration

@@ -7,7 +7,7 @@ from mmpose.registry import KEYPOINT_CODECS
 
 from ..functional import grid_size
 from ..structures import DenseMaps, KeypointSet
-from .disks import disk_cells
+from .disks import disk_cells, keypoint_regions
 
 
 @KEYPOINT_CODECS.register_module()
@@ -178,7 +178,8 @@ class PersonLabCodec(BaseKeypointCodec):
                keypoints_visible: Optional[np.ndarray] = None,
                person_masks: Optional[np.ndarray] = None,
                crowd_mask: Optional[np.ndarray] = None,
-               segmentation: Optional[np.ndarray] = None
+               segmentation: Optional[np.ndarray] = None,
+               masked: Optional[np.ndarray] = None
                ) -> Dict[str, np.ndarray]:
         """Build every PersonLab target for one image.
 
@@ -201,6 +202,13 @@ class PersonLabCodec(BaseKeypointCodec):
                 each cell (the union of all people), the segmentation
                 target; defaults to the per-cell maximum of
                 ``person_masks``.
+            masked (np.ndarray, optional): (N,) bool, the people annotated
+                with a mask (default: all). A person without one (keypoint
+                -only data) owns the union of its keypoint disks instead
+                (:func:`~personlab_mm.codecs.disks.keypoint_regions`), where
+                its long-range offsets are trained (cells another person
+                also owns are not); the image's segmentation is then not
+                trained (``segmentation_weights`` 0).
 
         Returns:
             dict: the arrays listed under ``Encoded`` in the class docstring.
@@ -239,6 +247,16 @@ class PersonLabCodec(BaseKeypointCodec):
         labelled = (keypoints_visible > 0) & np.isfinite(keypoints).all(-1)
         trained = labelled.sum(axis=1) >= self.min_keypoints  # (N,)
         labelled &= trained[:, None]
+        masked = np.ones(N, bool) if masked is None else np.asarray(
+            masked, dtype=bool)
+        if masked.shape != (N,):
+            raise ValueError(f'masked must have shape ({N},) (one flag per '
+                             f'person), got {masked.shape}')
+        if not masked.all():
+            coverage = coverage.copy()
+            coverage[~masked] = keypoint_regions(
+                keypoints[~masked], labelled[~masked], (W, H),
+                self.output_stride, self.radius)
         owned = coverage >= 0.5  # (N, H, W) cells each person owns
         crowd_any = crowd > 0
 
@@ -252,7 +270,7 @@ class PersonLabCodec(BaseKeypointCodec):
             self._encode_long_range(keypoints, labelled, owned,
                                     crowd >= 0.5))
         encoded['segmentation'] = np.clip(segmentation, 0., 1.)[None]
-        encoded['segmentation_weights'] = (~crowd_any).astype(
+        encoded['segmentation_weights'] = (~crowd_any & masked.all()).astype(
             np.float32)[None]
         assert encoded['mid_offsets'].shape == (2 * E, H, W)
         return encoded

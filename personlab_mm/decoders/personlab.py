@@ -8,6 +8,7 @@ voting, Eq. 3 Expected-OKS, Eq. 4 keypoint soft-NMS) and
 ``torch.compile``.
 """
 import inspect
+import math
 from typing import Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
@@ -88,14 +89,32 @@ class PersonLabDecoder:
         max_candidates (int): People grouped before scoring and NMS.
             Defaults to 100.
         long_range_fallback (bool): Place the children of a keypoint that
-            is not there (probability below ``support_threshold``) with the
-            long-range offsets read at the last keypoint placed from a
-            present one, instead of the meaningless mid-range offsets read
-            at it (see
+            is not there (support below ``support_threshold``) with the
+            long-range offsets read at an anchor, the person's keypoint
+            (placed from a present one) whose own long-range offset is
+            shortest, i.e. one on the person's own pixels, instead of the
+            meaningless mid-range offsets read at it (see
             :func:`~personlab_mm.functional.follow_tree`). Not in the paper;
             ``False`` gives the paper's plain mid-range chain. Defaults to
             True.
-        support_threshold (float): Defaults to 0.5.
+        support_threshold (float): A keypoint is present where its
+            heatmap probability (with ``offsets_from_voters``: the vote
+            mass of the cells voting for it, in cells voting exactly)
+            reaches it. Defaults to 0.5.
+        offsets_from_voters (bool): Read the mid-range offsets of a chain
+            step at the cells whose short-range votes land on the parent
+            keypoint, instead of bilinearly at it, and move each seed onto
+            the votes of one keypoint (a Hough peak merges same-type
+            keypoints closer than its window): with people one behind the
+            other, same-type keypoints lie within a cell of each other and
+            the bilinear read mixes both people's offsets, so chains jump
+            from one person to the other (see
+            :func:`~personlab_mm.functional.follow_tree`). Not in the
+            paper; ``False`` reads bilinearly as the paper does. Defaults to
+            True.
+        voter_sigma (float): Gate of the votes in input pixels: a cell
+            whose vote lands ``d`` pixels from the keypoint weighs
+            ``p exp(-d^2 / (2 sigma^2))``. Defaults to 1.
         compile (bool | str): Decode with fixed shapes (every cell votes,
             the top ``max_seeds`` peaks, all seeds grouped at once,
             ``max_candidates`` people scored, dense grid-mode masks)
@@ -131,6 +150,8 @@ class PersonLabDecoder:
                  max_candidates: int = 100,
                  long_range_fallback: bool = True,
                  support_threshold: float = 0.5,
+                 offsets_from_voters: bool = True,
+                 voter_sigma: float = 1.,
                  compile: Union[bool, str] = False,
                  compile_mode: str = 'default') -> None:
         for name, value, allowed in (
@@ -162,6 +183,11 @@ class PersonLabDecoder:
         self.max_candidates = max_candidates
         self.long_range_fallback = long_range_fallback
         self.support_threshold = support_threshold
+        self.offsets_from_voters = offsets_from_voters
+        if voter_sigma <= 0:
+            raise ValueError(
+                f'voter_sigma must be positive, got {voter_sigma}')
+        self.voter_sigma = float(voter_sigma)
         self.compile = compile
         self.compile_mode = compile_mode
         self.traversals = tree_traversals(keypoints.edges,
@@ -274,13 +300,19 @@ class PersonLabDecoder:
         traversals, kappas = self._constants(heat.device)
         with clock('grouping'):
             fallback = self.long_range_fallback
+            voters = self.offsets_from_voters
+            # the cells voting for a keypoint: the 5x5 around it (a cell of
+            # them lies within R)
+            window = min(2, max(1, math.ceil(self.radius / stride)))
             follow = self._stage(follow_tree, fixed)
 
             def skeletons_of(seed_xy: Tensor, seed_kpt: Tensor) -> Tensor:
                 return follow(seed_xy, seed_kpt, t['mid_offsets'], stride,
-                              traversals, heat if fallback else None,
+                              traversals, heat,
                               t['long_offsets'] if fallback else None,
-                              self.support_threshold)
+                              self.support_threshold,
+                              t['short_offsets'] if voters else None,
+                              self.voter_sigma, window)
 
             people, _ = group_greedily(
                 kpt, xy, skeletons_of, self.nms_radius, self.max_candidates,

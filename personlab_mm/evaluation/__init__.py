@@ -1,3 +1,4 @@
+from .headline import headline_metrics
 from .segm_metric import PersonSegmMetric
 
-__all__ = ['PersonSegmMetric']
+__all__ = ['PersonSegmMetric', 'headline_metrics']

@@ -14,12 +14,13 @@ from .instances import mask_boxes, masks_to_numpy
 from .nms import oks_hard_nms, oks_matrix
 from .peaks import (Peaks, find_peaks, strongest, window_centroid, window_sum,
                     windows_at)
-from .sampling import (bilinear_corners, gather_bilinear, gather_corners,
-                       resample_separable, sample_at_offsets, sample_bilinear,
-                       sample_points)
+from .sampling import (bilinear_corners, gather_bilinear, gather_cells,
+                       gather_corners, resample_separable, sample_at_offsets,
+                       sample_bilinear, sample_points)
 from .sanitize import KINDS, offset_bound, sanitize_tensors
 from .shapes import compact, compiled, select
-from .voting import splat_bilinear, vote_at_offsets
+from .voting import (read_by_voters, snap_to_votes, splat_bilinear,
+                     vote_at_offsets, voter_mean, window_cells)
 
 __all__ = [
     'assign_pixels', 'candidate_pixels', 'decide', 'near_cells',
@@ -32,5 +33,6 @@ __all__ = [
     'bilinear_corners', 'gather_bilinear', 'gather_corners',
     'resample_separable', 'sample_at_offsets', 'sample_bilinear',
     'sample_points', 'KINDS', 'offset_bound', 'sanitize_tensors', 'compact',
-    'compiled', 'select', 'splat_bilinear', 'vote_at_offsets'
+    'compiled', 'select', 'gather_cells', 'read_by_voters', 'snap_to_votes',
+    'splat_bilinear', 'vote_at_offsets', 'voter_mean', 'window_cells'
 ]

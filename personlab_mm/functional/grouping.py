@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .sampling import bilinear_corners, gather_corners
+from .sampling import bilinear_corners, gather_cells, gather_corners
+from .voting import snap_to_votes, voter_mean, window_cells
 
 
 def tree_traversals(edges: Sequence[Tuple[int, int]],
@@ -67,7 +68,10 @@ def follow_tree(seed_xy: Tensor,
                 traversals: Tuple[Tensor, Tensor, Tensor],
                 heatmaps: Optional[Tensor] = None,
                 long_offsets: Optional[Tensor] = None,
-                support_threshold: float = 0.5) -> Tensor:
+                support_threshold: float = 0.5,
+                short_offsets: Optional[Tensor] = None,
+                vote_sigma: float = 1.,
+                vote_window: int = 1) -> Tensor:
     """Complete a skeleton from every seed by following mid-range offsets.
 
     ``y_l = y_k + M_{k,l}(y_k)`` along the tree, breadth first from the
@@ -82,12 +86,29 @@ def follow_tree(seed_xy: Tensor,
     next joint, and everything below it in the tree would inherit the
     error. Then the child is placed with the long-range offset read at an
     anchor instead: ``y_l = y_a + L_l(y_a)`` (Sec. 3.2: long-range offsets
-    point from any pixel of a person to each of its keypoints). The anchor
-    of a keypoint placed from a supported parent is the keypoint itself
-    (placed by a trusted mid-range offset, it lies on the person even where
-    its own joint is hidden); a keypoint placed through the fallback passes
-    its parent's anchor on. Supported parents always use the mid-range
-    offsets.
+    point from any pixel of a person to each of its keypoints). Anchors are
+    the seed and the keypoints placed from supported parents (placed by a
+    trusted mid-range offset, they lie on the person even where their own
+    joint is hidden); the anchor used is the one whose own long-range
+    offset ``L_a(y_a)`` is shortest, the latest placed among equals: 0 on
+    the person's own pixels, the distance to the other person's same
+    keypoint where the person stands behind another and its pixels are
+    the other's. Supported parents always use the mid-range offsets.
+
+    Reading the mid-range offsets (optional, when ``heatmaps`` and
+    ``short_offsets`` are given): by default ``M_{k,l}`` is read
+    bilinearly at ``y_k``, which mixes the offsets of every cell around
+    it. Where another person's keypoint of type ``k`` lies within a cell
+    of ``y_k`` (people standing one behind the other), some of those cells
+    belong to that person and point to its ``l``: the chain jumps onto it.
+    With ``short_offsets``, each seed is first moved onto the votes of one
+    keypoint (:func:`.voting.snap_to_votes`: a Hough peak merges same-type
+    keypoints closer than its window), and ``M_{k,l}`` is read at the cells
+    whose short-range votes land on ``y_k`` (:func:`.voting.voter_mean`,
+    gate ``vote_sigma`` pixels, window ``2 vote_window + 1`` cells);
+    ``y_k`` counts as present when their vote mass (in cells voting
+    exactly) reaches ``support_threshold`` (a keypoint that no cell votes
+    for is left, with the fallback, through the long-range offsets).
 
     Args:
         seed_xy (Tensor): (N, 2) seed positions in input pixels.
@@ -100,6 +121,11 @@ def follow_tree(seed_xy: Tensor,
             offsets.
         support_threshold (float): Probability above which a placed
             keypoint counts as present.
+        short_offsets (Tensor, optional): (K, 2, H, W) short-range offsets:
+            read the mid-range offsets at the cells that vote for each
+            keypoint.
+        vote_sigma (float): Gate of the votes in input pixels.
+        vote_window (int): Half width of the window of voting cells.
 
     Returns:
         Tensor: (N, K, 2) keypoints of the candidate person of every seed.
@@ -107,36 +133,65 @@ def follow_tree(seed_xy: Tensor,
     edge, parent, child = (t.to(seed_xy.device) for t in traversals)
     K, D, M = edge.shape
     N = seed_xy.shape[0]
+    H, W = mid_offsets.shape[-2:]
+    fallback = heatmaps is not None and long_offsets is not None
+    voted = heatmaps is not None and short_offsets is not None
+    if voted:  # a seed may merge two same-type keypoints: take one
+        seed_xy = snap_to_votes(seed_xy, seed_kpt, heatmaps, short_offsets,
+                                stride, vote_sigma, vote_window)
     # slot K is scratch space for the padding entries of each level
     kpts = seed_xy.new_zeros((N, K + 1, 2))
     rows = torch.arange(N, device=seed_xy.device)
     kpts[rows, seed_kpt] = seed_xy
-    fallback = heatmaps is not None and long_offsets is not None
-    # anchor of every placed keypoint: itself if placed from a supported
-    # parent, else its parent's anchor
-    anchor = seed_kpt[:, None].repeat(1, K + 1)
     n = rows[:, None].expand(N, M).reshape(-1)
-    H, W = mid_offsets.shape[-2:]
+    if fallback:
+        # anchor candidates: the seed and the keypoints placed from present
+        # parents, scored (when they are parents) by how far their own
+        # long-range offset points from them, plus 1e-4 px per level still
+        # to come (among equals the latest wins)
+        trusted = torch.zeros((N, K + 1), dtype=torch.bool,
+                              device=seed_xy.device)
+        trusted[rows, seed_kpt] = True
+        own = seed_xy.new_full((N, K + 1), float('inf'))
     for d in range(D):
         e = edge[seed_kpt, d].reshape(-1)
         p = parent[seed_kpt, d].reshape(-1)
         c = child[seed_kpt, d].reshape(-1)
         start = kpts[n, p]
-        # every lookup at the parent shares one set of bilinear weights
-        idx, w = bilinear_corners(start, stride, H, W)
-        placed = start + gather_corners(mid_offsets, e, idx, w)
+        real_p, real_c = p.clamp(max=K - 1), c.clamp(max=K - 1)
+        if voted:
+            cells = window_cells(start, stride, H, W, vote_window)
+            placed, mass = voter_mean(start, cells, real_p, heatmaps,
+                                      short_offsets, e, mid_offsets,
+                                      vote_sigma)
+            supported = mass >= support_threshold
+        else:
+            # every lookup at the parent shares one set of bilinear weights
+            idx, w = bilinear_corners(start, stride, H, W)
+            placed = start + gather_corners(mid_offsets, e, idx, w)
+            if fallback:
+                prob = gather_corners(heatmaps[:, None], real_p, idx, w)
+                supported = prob[:, 0] >= support_threshold
         if fallback:
-            real_p, real_c = p.clamp(max=K - 1), c.clamp(max=K - 1)
-            prob = gather_corners(heatmaps[:, None], real_p, idx, w)[:, 0]
-            supported = prob >= support_threshold
-            # children of an absent parent: long-range from its anchor
-            a = anchor[n, p]
-            a_xy = kpts[n, a]
-            a_idx, a_w = bilinear_corners(a_xy, stride, H, W)
-            via_long = a_xy + gather_corners(long_offsets, real_c, a_idx,
-                                             a_w)
+            if voted:  # at the parent's nearest cell, the window's centre
+                q = cells[0].shape[1] // 2
+                err = (cells[2][:, q] - start + gather_cells(
+                    long_offsets, real_p, cells[0][:, q:q + 1])[:, 0])
+            else:
+                err = gather_corners(long_offsets, real_p, idx, w)
+            err = err.norm(dim=1)
+            own[n, p] = torch.where(trusted[n, p],
+                                    torch.nan_to_num(err, nan=1e30) +
+                                    (D - d) * 1e-4,
+                                    torch.full_like(err, float('inf')))
+            # children of an absent parent: long-range from the anchor
+            # most surely on the person's own pixels, at its nearest cell
+            anchor = kpts[rows, own[:, :K].argmin(dim=1)][n]
+            a_idx, _, a_xy = window_cells(anchor, stride, H, W, 0)
+            via_long = a_xy[:, 0] + gather_cells(long_offsets, real_c,
+                                                 a_idx)[:, 0]
             placed = torch.where(supported[:, None], placed, via_long)
-            anchor[n, c] = torch.where(supported, c, a)
+            trusted[n, c] = supported
         kpts[n, c] = placed
     return kpts[:, :K]
 

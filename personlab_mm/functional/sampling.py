@@ -79,12 +79,26 @@ def gather_corners(field: Tensor, channel: Tensor, idx: Tensor,
     Returns:
         Tensor: (N, D).
     """
+    vals = gather_cells(field, channel, idx)
+    return (vals * weights.to(vals.dtype)[..., None]).sum(dim=1)
+
+
+def gather_cells(field: Tensor, channel: Tensor, idx: Tensor) -> Tensor:
+    """``field[channel[n], :, cell idx[n, q]]`` for every point and cell.
+
+    Args:
+        field (Tensor): (C, D, H, W) maps.
+        channel (Tensor): (N,) long, the channel read for each point.
+        idx (Tensor): (N, Q) flat cell indices ``i * W + j``.
+
+    Returns:
+        Tensor: (N, Q, D).
+    """
     C, D, H, W = field.shape
     # one flat gather: element (c, d, cell) of the contiguous field
     lin = (channel[:, None] * (D * H * W) + idx)[..., None] + torch.arange(
-        D, device=idx.device) * (H * W)  # (N, 4, D)
-    vals = field.contiguous().view(-1)[lin]
-    return (vals * weights.to(vals.dtype)[..., None]).sum(dim=1)
+        0, D * H * W, H * W, device=idx.device)  # (N, Q, D)
+    return field.contiguous().view(-1).take(lin)
 
 
 def gather_bilinear(field: Tensor, channel: Tensor, xy: Tensor,

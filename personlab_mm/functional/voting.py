@@ -5,6 +5,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from .sampling import gather_cells
 from .shapes import compact, select
 
 
@@ -88,3 +89,128 @@ def vote_at_offsets(weights: Tensor,
     splat_bilinear(votes, k, gx.clamp(-2., Wv + 1.), gy.clamp(-2., Hv + 1.),
                    mass, size)
     return votes.view(C, Hv, Wv)
+
+
+def window_cells(points: Tensor, stride: float, height: int, width: int,
+                 half: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """The ``(2 h + 1)**2`` grid cells around each point.
+
+    Args:
+        points (Tensor): (P, 2) positions in input pixels.
+        stride (float): Grid stride in input pixels.
+        height (int): Grid height H.
+        width (int): Grid width W.
+        half (int): ``h``, the window's half width in cells.
+
+    Returns:
+        tuple: flat cell indices ``i * W + j`` (P, Q) long (clamped into the
+        grid), ``inside`` (P, Q) bool and the cells' positions (P, Q, 2) in
+        input pixels, with ``Q = (2 h + 1)**2`` in row-major window order.
+    """
+    near = torch.nan_to_num(points / stride).clamp(-1e6, 1e6).round().long()
+    xi, yi = near[:, 0:1], near[:, 1:2]
+    if half:
+        n = 2 * half + 1
+        d = torch.arange(-half, half + 1, device=points.device)
+        xi = xi + d.repeat(n)[None]
+        yi = yi + d.repeat_interleave(n)[None]
+    xc, yc = xi.clamp(0, width - 1), yi.clamp(0, height - 1)
+    inside = (xc == xi) & (yc == yi)
+    cell_xy = torch.stack([xc, yc], dim=-1).to(points.dtype) * stride
+    return yc * width + xc, inside, cell_xy
+
+
+def read_by_voters(points: Tensor, channel: Tensor, probs: Tensor,
+                   votes: Tensor, field_channel: Tensor, field: Tensor,
+                   stride: float, sigma: float,
+                   half: int) -> Tuple[Tensor, Tensor]:
+    """Where the cells that voted for each point send it through another
+    offset field.
+
+    Cell ``c`` of the window of point ``y`` (vote channel ``k``) votes at
+    ``c + V_k(c)`` with probability ``p_k(c)``; its weight for ``y`` is
+    ``w(c) = p_k(c) exp(-|c + V_k(c) - y|^2 / (2 sigma^2))``, and the
+    result is ``sum_c w(c) (c + F(c)) / sum_c w(c)``. Reading ``F``
+    bilinearly at ``y`` mixes the fields of every cell around it; reading
+    it at the cells whose votes land on ``y`` keeps the field of the object
+    ``y`` belongs to when another object's same-type point lies within a
+    cell of it.
+
+    Args:
+        points (Tensor): (P, 2) in input pixels.
+        channel (Tensor): (P,) long, the vote channel of each point.
+        probs (Tensor): (C, H, W) vote probabilities.
+        votes (Tensor): (C, 2, H, W) vote offsets in input pixels.
+        field_channel (Tensor): (P,) long, the channel of ``field`` read
+            for each point.
+        field (Tensor): (F, 2, H, W) offsets in input pixels.
+        stride (float): Grid stride.
+        sigma (float): Width of the vote gate in input pixels.
+        half (int): Half width of the window of cells, in cells.
+
+    Returns:
+        tuple: positions (P, 2) and the total vote weight (P,) (in cells
+        voting exactly; 0 where no cell voted for the point, whose
+        position is then the point itself).
+    """
+    H, W = votes.shape[-2:]
+    return voter_mean(points, window_cells(points, stride, H, W, half),
+                      channel, probs, votes, field_channel, field, sigma)
+
+
+def voter_mean(points: Tensor, cells: Tuple[Tensor, Tensor, Tensor],
+               channel: Tensor, probs: Tensor, votes: Tensor,
+               field_channel: Tensor, field: Tensor,
+               sigma: float) -> Tuple[Tensor, Tensor]:
+    """:func:`read_by_voters` over given windows of cells (the output of
+    :func:`window_cells`), for callers that read more at the same cells.
+    """
+    idx, inside, cell_xy = cells
+    p = gather_cells(probs[:, None], channel, idx)[..., 0]
+    d2 = (cell_xy + gather_cells(votes, channel, idx) -
+          points[:, None]).pow(2).sum(-1)
+    w = torch.nan_to_num(p * torch.exp(-d2 / (2 * sigma**2))) * inside
+    out = torch.nan_to_num(cell_xy + gather_cells(field, field_channel, idx))
+    mass = w.sum(1)
+    mean = (w[..., None] * out).sum(1) / mass.clamp(min=1e-30)[:, None]
+    return torch.where(mass[:, None] > 0, mean, points), mass
+
+
+def snap_to_votes(points: Tensor, channel: Tensor, probs: Tensor,
+                  votes: Tensor, stride: float, sigma: float,
+                  half: int) -> Tensor:
+    """Move each point onto the nearest cluster of votes: first to the vote
+    of the cell of its window that votes for it most (largest ``log p -
+    d^2 / (2 sigma^2)``, ``d`` the distance of its vote), then to the gated
+    mean of the votes around that (:func:`read_by_voters` with the vote
+    field itself). A Hough peak merges the votes for two same-type points
+    closer than its window; this puts it on one of them.
+
+    Args:
+        points (Tensor): (P, 2) in input pixels.
+        channel (Tensor): (P,) long.
+        probs (Tensor): (C, H, W) vote probabilities.
+        votes (Tensor): (C, 2, H, W) vote offsets.
+        stride (float): Grid stride.
+        sigma (float): Width of the vote gate in input pixels.
+        half (int): Window half width in cells.
+
+    Returns:
+        Tensor: (P, 2) snapped points (unchanged where nothing voted).
+    """
+    H, W = votes.shape[-2:]
+    cells = window_cells(points, stride, H, W, half)
+    idx, inside, cell_xy = cells
+    p = gather_cells(probs[:, None], channel, idx)[..., 0]
+    ends = cell_xy + gather_cells(votes, channel, idx)
+    voting = inside & (p > 0) & torch.isfinite(ends).all(-1)
+    d2 = (ends - points[:, None]).pow(2).sum(-1)
+    score = p.clamp(min=1e-30).log() - d2 / (2 * sigma**2)
+    score = torch.where(voting, score, torch.full_like(score, -float('inf')))
+    best = score.argmax(dim=1, keepdim=True)
+    nearest = ends.gather(1, best[..., None].expand(-1, 1, 2))[:, 0]
+    nearest = torch.where(voting.any(1, keepdim=True), nearest, points)
+    # the votes around it, from the same window
+    snapped, _ = voter_mean(nearest, cells, channel, probs, votes, channel,
+                            votes, sigma)
+    return snapped

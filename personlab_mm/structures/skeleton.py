@@ -210,8 +210,14 @@ class KeypointSet:
         names = [parsed['keypoint_id2name'][k] for k in range(K)]
         flip = list(parsed['flip_indices'])
         if tree_edges is None:
-            tree_edges = spanning_tree(K, parsed['skeleton_links'], flip,
-                                       names)
+            try:
+                tree_edges = spanning_tree(K, parsed['skeleton_links'], flip,
+                                           names)
+            except ValueError as e:
+                source = metainfo if isinstance(metainfo, str) else dict(
+                    metainfo).get('from_file', 'metainfo')
+                raise ValueError(f"{source} ({parsed.get('dataset_name')}): "
+                                 f'{e}') from e
         elif isinstance(tree_edges, str):
             if tree_edges not in NAMED_TREES:
                 raise ValueError(f'unknown tree {tree_edges!r}; named trees: '
@@ -275,6 +281,11 @@ class KeypointSet:
                 f', tree={list(self.tree_edges)})')
 
 
+#: The fields of an MMPose ``dataset_info``.
+METAINFO_FIELDS = ('dataset_name', 'keypoint_info', 'skeleton_info',
+                   'joint_weights', 'sigmas')
+
+
 def resolve_metainfo_file(path: str) -> str:
     """A metainfo file by path, or inside the installed mmpose:
     ``'mmpose::_base_/datasets/crowdpose.py'`` or MMPose's own spelling
@@ -309,7 +320,25 @@ def parse_metainfo(metainfo: Union[str, Mapping]) -> dict:
                         f'{type(metainfo).__name__}')
     if 'num_keypoints' in metainfo and 'keypoint_id2name' in metainfo:
         return dict(metainfo)
-    metainfo = dict(metainfo)
+    where = 'metainfo'
     if 'from_file' in metainfo:
-        metainfo['from_file'] = resolve_metainfo_file(metainfo['from_file'])
-    return parse_pose_metainfo(metainfo)
+        from mmengine.config import Config
+        where = resolve_metainfo_file(metainfo['from_file'])
+        metainfo = Config.fromfile(where).get('dataset_info')
+        if metainfo is None:
+            raise ValueError(f'{where}: no dataset_info (an MMPose dataset '
+                             'metainfo file defines dataset_info = dict(...))')
+    missing = [k for k in METAINFO_FIELDS if k not in metainfo]
+    if missing:
+        raise ValueError(
+            f'{where}: dataset_info lacks {missing}; MMPose dataset metainfo '
+            f'needs {list(METAINFO_FIELDS)} (sigmas: the per-keypoint OKS '
+            'sigmas that score and evaluate keypoints)')
+    parsed = parse_pose_metainfo(dict(metainfo))
+    K = int(parsed['num_keypoints'])
+    sigmas = np.asarray(parsed['sigmas'], dtype=np.float64)
+    if sigmas.shape != (K,) or not (np.isfinite(sigmas).all()
+                                    and (sigmas > 0).all()):
+        raise ValueError(f'{where}: sigmas must be {K} positive numbers (one '
+                         f'per keypoint), got {parsed["sigmas"]}')
+    return parsed

@@ -142,6 +142,42 @@ def test_weights_for_crowd_and_keypointless_people():
     np.testing.assert_array_equal(sw, (~crowd).astype(np.float32))
 
 
+def test_people_without_masks_own_their_keypoint_disks():
+    """Keypoint-only annotations: long-range offsets trained inside each
+    person's keypoint disks (cells of one person only), no segmentation
+    trained anywhere."""
+    codec = _codec()
+    kpts, vis, _, crowd = _two_people()
+    masked = np.array([True, False, False])
+    masks = np.zeros((3, 9, 9), bool)
+    masks[0, 1:5, 1:4] = True  # A has its mask
+    enc = codec.encode(kpts, vis, masks, crowd, masked=masked)
+    long = enc['long_offsets'].reshape(17, 2, 9, 9)
+    lw = enc['long_weights']
+    # B's nose (17, 8) has the disk of radius 6: cells (4, 2) at (16, 8)
+    # and (5, 2) at (20, 8), (4, 1) at (16, 4), ...; (3, 2) at (12, 8) is
+    # 5 px away too but inside A's mask as well: not trained
+    assert lw[NOSE, 2, 4] == 1 and lw[NOSE, 2, 5] == 1 and lw[NOSE, 1, 4]
+    np.testing.assert_allclose(long[NOSE, :, 2, 5], [17 - 20, 8 - 8])
+    assert lw[NOSE, 2, 3] == 0
+    assert lw[L_EYE, 2, 4] == 0  # B's left eye is unlabelled
+    # far from B's keypoints nothing is B's
+    assert lw[:, 6:9, 3:6].sum() == 0 and lw[:, :, 7:].sum() == 0
+    # A is unchanged
+    np.testing.assert_allclose(long[NOSE, :, 4, 2], [8 - 8, 8 - 16])
+    assert lw[NOSE, 4, 2] == 1
+    # a mask-less person: the image's segmentation is not trained
+    assert enc['segmentation_weights'].sum() == 0
+    np.testing.assert_array_equal(enc['segmentation'][0],
+                                  masks.any(0).astype(np.float32))
+    # heatmaps, short and mid-range targets do not depend on masks
+    plain = codec.encode(kpts, vis, masks, crowd)
+    for key in ('heatmaps', 'short_offsets', 'mid_offsets',
+                'heatmap_weights'):
+        np.testing.assert_array_equal(enc[key], plain[key])
+    assert plain['segmentation_weights'].sum() > 0
+
+
 def test_min_keypoints_excludes_sparse_people():
     codec = _codec(min_keypoints=2)
     kpts, vis, masks, crowd = _two_people()
@@ -180,3 +216,5 @@ def test_bad_encode_input():
         codec.encode(kpts[:, :5], vis[:, :5])
     with pytest.raises(ValueError, match='person_masks'):
         codec.encode(kpts, vis, masks[:, :5])
+    with pytest.raises(ValueError, match='masked'):
+        codec.encode(kpts, vis, masks, masked=np.ones(2, bool))

@@ -7,7 +7,9 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 from mmpose.registry import MODELS
-from personlab_testing import CONFIGS
+from personlab_testing import COCO_METAINFO, CONFIGS
+
+from personlab_mm.structures import KeypointSet
 
 METHOD_CONFIGS = sorted(glob.glob(osp.join(CONFIGS, '*', '*.py')))
 METHOD_CONFIGS = [c for c in METHOD_CONFIGS if '_base_' not in c]
@@ -32,4 +34,9 @@ def test_method_config(path):
         assert cfg[loader].dataset.pipeline, loader
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)  # test_cfg keys are checked here
-    assert model.head.keypoints.num_keypoints == 17
+    # the head predicts the keypoints of the config's datasets
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        meta = cfg[loader].dataset.get('metainfo') or COCO_METAINFO
+        K = KeypointSet.from_metainfo(meta, 'personlab_coco' if meta ==
+                                      COCO_METAINFO else None).num_keypoints
+        assert model.head.keypoints.num_keypoints == K, loader

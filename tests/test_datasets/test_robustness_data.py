@@ -369,6 +369,8 @@ BAD_ANNOTATIONS = [
     (dict(keypoints='x'), 'keypoints', 'has str values'),
     (dict(keypoints=[0] * 50 + [3]), 'keypoints', r'flags must be 0, 1 or 2'),
     (dict(keypoints=[float('nan')] + [0] * 50), 'keypoints', 'finite'),
+    (dict(keypoints=[10, 20, 0] * 17), 'keypoints',
+     'every visibility flag is 0'),
     (dict(bbox=[0, 0, 10]), 'bbox', r'\[x, y, w, h\]'),
     (dict(bbox=[0, 0, -1, 5]), 'bbox', 'negative'),
     (dict(iscrowd=2), 'iscrowd', '0 or 1'),

@@ -114,6 +114,25 @@ def test_transform_crowd_and_keypointless_regions():
     assert out['field_mapping_table']['mid_offsets'] == 'mid_offsets'
 
 
+def test_keypoint_only_annotations_are_encoded_without_masks():
+    """A person annotated without a segmentation (CrowdPose-style): its
+    long-range offsets are trained around its keypoints, the image's
+    segmentation is not trained."""
+    results = _results()
+    del results['raw_ann_info'][1]['segmentation']  # person 1: keypoints
+    t = TRANSFORMS.build(dict(type='GeneratePersonLabTargets', encoder=CODEC))
+    out = t(results)
+    assert out['segmentation_weights'].sum() == 0
+    assert out['segmentation'][0, 6:9, 0:3].all()  # masks still drawn
+    assert out['segmentation'][0, 0:2, 7:9].sum() == 0  # not person 1's box
+    lw = out['long_weights']
+    # person 1's nose at (24, 12): cell (6, 3) at (24, 12) is its own ...
+    assert lw[0, 3, 6] == 1 and lw[7, 3, 6] == 1
+    # ... and far from its keypoints nothing is
+    assert lw[:, 8, 0:5].sum() == 0 and lw[:, 0, 7:9].sum() == 0
+    assert lw[0, 1, 1] == 1  # person 0 alone, as with masks
+
+
 def test_flipped_sample_mirrors_targets_and_swaps_left_right():
     t = TRANSFORMS.build(dict(type='GeneratePersonLabTargets', encoder=CODEC))
     plain = t(_results())

@@ -2,8 +2,8 @@
 metainfo (14 keypoints, the kinematic tree derived from its skeleton)
 builds, trains two iterations on a tiny generated CrowdPose-format set,
 evaluates (decoding 14-keypoint people) and gives its test predictions;
-``decode_upper_bound.py --metainfo`` runs on the same set and on the real
-CrowdPose sample."""
+``decode_upper_bound.py --metainfo`` runs on the same set (the real
+CrowdPose sample: ``test_crowdpose_training.py``)."""
 import json
 import os.path as osp
 import pickle
@@ -106,15 +106,3 @@ def test_upper_bound_swaps_the_keypoint_set(crowdpose_set, tmp_path):
                 ann_file, '--img-dir', img_dir], cwd=str(tmp_path))
     last = json.loads(out.strip().splitlines()[-1])
     assert last['num_keypoints'] == 14 and last['keypoints_AP'] > 0.9, last
-
-
-def test_upper_bound_on_the_crowdpose_sample(crowdpose_sample_dir, tmp_path):
-    """Real CrowdPose annotations: no masks, no areas."""
-    out = _run([UPPER_BOUND, R101, '--metainfo', CROWDPOSE, '--ann-file',
-                osp.join(crowdpose_sample_dir, 'person_keypoints.json'),
-                '--img-dir', osp.join(crowdpose_sample_dir, 'images')],
-               cwd=str(tmp_path))
-    assert 'keypoints only' in out
-    last = json.loads(out.strip().splitlines()[-1])
-    assert last['num_keypoints'] == 14 and last['segm_AP'] is None
-    assert last['keypoints_AP'] > 0.5, last

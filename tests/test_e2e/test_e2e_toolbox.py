@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 import torch
-from personlab_testing import REPO_ROOT
+from personlab_testing import REPO_ROOT, mim_executable, run_command
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,8 @@ QUICK = [
 ]
 
 
-def _run(cmd, cwd, env=None, timeout=900):
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-6000:]}'
-    return proc.stdout
-
-
-def _mim():
-    exe = shutil.which('mim', path=osp.dirname(sys.executable))
-    assert exe, 'mim is not installed in this environment'
-    return exe
+_run = run_command
+_mim = mim_executable
 
 
 def _mim_train(cwd, work_dir, iters, extra=(), env=None):

@@ -58,6 +58,67 @@ def test_long_range_fallback_skips_absent_keypoints():
     assert fallback[0, 2].tolist() == [12., 8.]
 
 
+def test_fallback_anchor_is_on_the_persons_own_pixels():
+    """A person behind another: its keypoint 1 lies on the front person's
+    pixels (their long-range offsets point 8 px away from it, to the front
+    person's keypoint 1, and on to the front person's keypoint 2); keypoint
+    1 is absent, so keypoint 2 comes from the long-range offsets of the
+    anchor whose own offset is shortest: keypoint 0, on its own pixels."""
+    traversals = tree_traversals(EDGES, 3)
+    mid = torch.zeros(4, 2, 5, 5)
+    mid[0, 0] = 8.  # 0 -> 1: 8 px right
+    heat = torch.zeros(3, 5, 5)
+    heat[0] = 1.  # keypoint 1 is not there
+    long = torch.zeros(3, 2, 5, 5)
+    long[2, 1, :, :2] = 4.  # own pixels (x <= 4): keypoint 2 4 px down
+    long[1, 0, :, 2:] = 8.  # the front person's pixels (x >= 8)
+    long[2, 1, :, 2:] = 100.
+    seeds, kpt = torch.tensor([[4., 4.]]), torch.tensor([0])
+    skel = follow_tree(seeds, kpt, mid, 4., traversals, heat, long)
+    assert skel[0, 1].tolist() == [12., 4.]
+    assert skel[0, 2].tolist() == [4., 8.]
+    # with keypoint 1 on the person's own pixels too it is the anchor (the
+    # latest placed of equally good ones)
+    long[1, 0] = 0.
+    long[2, 1] = 4.
+    skel = follow_tree(seeds, kpt, mid, 4., traversals, heat, long)
+    assert skel[0, 2].tolist() == [12., 8.]
+
+
+def test_voter_reads_keep_two_close_people_apart():
+    """Keypoint 0 of two people 2 px apart on a stride-4 grid: the bilinear
+    read at either mixes both people's mid-range offsets; the read at the
+    cells that vote for it does not."""
+    traversals = tree_traversals(EDGES, 3)
+    H = W = 9
+    a, b = torch.tensor([14., 16.]), torch.tensor([16., 16.])
+    ys, xs = torch.meshgrid(torch.arange(H) * 4., torch.arange(W) * 4.,
+                            indexing='ij')
+    cells = torch.stack([xs, ys])
+    closer_a = ((cells - a[:, None, None]).norm(dim=0) <
+                (cells - b[:, None, None]).norm(dim=0))
+    short = torch.zeros(3, 2, H, W)
+    a_, b_ = a[:, None, None], b[:, None, None]
+    short[0] = torch.where(closer_a, a_, b_) - cells
+    # 0 -> 1: person a's keypoint 1 is 12 px up, person b's 12 px down
+    up, down = torch.tensor([0., -12.])[:, None, None], -torch.tensor(
+        [0., -12.])[:, None, None]
+    ends = torch.where(closer_a, a_ + up, b_ + down)
+    mid = torch.zeros(4, 2, H, W)
+    mid[0] = ends - cells
+    heat = torch.ones(3, H, W)
+    seeds, kpt = torch.stack([a, b]), torch.tensor([0, 0])
+    plain = follow_tree(seeds, kpt, mid, 4., traversals)
+    assert (plain[:, 1] - torch.stack([a, b]) - torch.tensor(
+        [[0., -12.], [0., 12.]])).norm(dim=1).max() > 3
+    voted = follow_tree(seeds, kpt, mid, 4., traversals, heat,
+                        short_offsets=short, vote_sigma=0.5, vote_window=2)
+    # the other person's cells vote 2 px away: weight exp(-8) of a voter
+    torch.testing.assert_close(voted[:, 1], torch.stack(
+        [a + torch.tensor([0., -12.]), b + torch.tensor([0., 12.])]),
+        atol=0.05, rtol=0.)
+
+
 def test_greedy_select_respects_the_nms_radius():
     # every skeleton's other keypoints far from everything else
     skeletons = torch.arange(3.)[:, None, None] * 1000. + 500. + torch.zeros(

@@ -107,3 +107,37 @@ def test_bad_keypoint_sets():
     with pytest.raises(ValueError, match='template'):
         KeypointSet(['a', 'tail'], [0, 1], [.1, .1],
                     [(0, 1)]).imputation_template()
+
+
+def _write_metainfo(path, links=(('a', 'b'), ('b', 'c')), sigmas=True):
+    """A three-keypoint MMPose metainfo file."""
+    kpts = ', '.join(f"{i}: dict(name='{n}', id={i}, color=[0, 0, 0], "
+                     "type='upper', swap='')" for i, n in enumerate('abc'))
+    skel = ', '.join(f'{i}: dict(link={tuple(l)}, id={i}, color=[0, 0, 0])'
+                     for i, l in enumerate(links))
+    text = (f"dataset_info = dict(dataset_name='tiny', keypoint_info={{"
+            f'{kpts}}}, skeleton_info={{{skel}}}, joint_weights=[1.] * 3'
+            + (', sigmas=[.1] * 3' if sigmas else '') + ')\n')
+    path.write_text(text)
+    return str(path)
+
+
+def test_metainfo_errors_name_the_file_and_field(tmp_path):
+    good = _write_metainfo(tmp_path / 'tiny.py')
+    assert KeypointSet.from_metainfo(good).num_keypoints == 3
+    no_sigmas = _write_metainfo(tmp_path / 'no_sigmas.py', sigmas=False)
+    with pytest.raises(ValueError, match=r'no_sigmas.py.*\[.sigmas.\]'):
+        KeypointSet.from_metainfo(no_sigmas)
+    # 'c' is linked to nothing: no spanning tree
+    apart = _write_metainfo(tmp_path / 'apart.py', links=[('a', 'b')])
+    with pytest.raises(ValueError, match=r"apart.py.*\['c'\]"):
+        KeypointSet.from_metainfo(apart)
+    # an explicit tree still works
+    assert KeypointSet.from_metainfo(apart, [(0, 1), (1, 2)]).num_edges == 4
+    with pytest.raises(ValueError, match='sigmas must be 3 positive'):
+        KeypointSet.from_metainfo(dict(
+            dataset_name='bad', keypoint_info={
+                i: dict(name=n, id=i, color=[0, 0, 0], type='', swap='')
+                for i, n in enumerate('abc')
+            }, skeleton_info={}, joint_weights=[1.] * 3, sigmas=[.1, 0., .1]),
+            [(0, 1), (1, 2)])

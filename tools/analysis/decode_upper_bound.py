@@ -39,6 +39,7 @@ from mmpose.registry import DATASETS, MODELS
 
 import personlab_mm  # noqa: F401
 from personlab_mm.analysis import perfect_maps
+from personlab_mm.evaluation import headline_metrics
 from personlab_mm.functional import input_affine_from_meta
 from personlab_mm.utils.keypoint_config import set_keypoint_set
 
@@ -163,9 +164,10 @@ def main(argv=None):
           f'{sum(per_stage.values()):.1f} ms per image ({per_stage}), '
           f'{timed} images timed')
     scores = evaluator.evaluate(n)
+    headline = headline_metrics(scores)
     summary = dict(
-        keypoints_AP=float(scores.get('coco/AP', float('nan'))),
-        segm_AP=float(scores['coco/segm_mAP']) if masks else None,
+        keypoints_AP=headline['keypoints_AP'],
+        segm_AP=headline['segm_AP'] if masks else None,
         decode_ms_per_image=round(sum(per_stage.values()), 2),
         num_keypoints=codec.num_keypoints)
     if args.out:

@@ -50,7 +50,8 @@ class PersonLabCocoDataset(CocoDataset):
     - annotations: unique integer ``id``, an existing ``image_id``,
       ``keypoints`` of ``3 * num_keypoints`` finite numbers with visibility
       flags 0, 1 or 2 (a missing ``keypoints`` field means an annotation
-      without keypoints, e.g. a crowd region), ``bbox`` of four finite
+      without keypoints, e.g. a crowd region; coordinates with only 0
+      flags mean a converter lost the flags), ``bbox`` of four finite
       numbers with non-negative size, ``iscrowd`` 0 or 1, finite
       non-negative ``area``, ``segmentation`` as polygons (flat lists with
       an even number of finite coordinates; fewer than three points are
@@ -253,6 +254,11 @@ class PersonLabCocoDataset(CocoDataset):
         if not flags <= {0, 1, 2}:
             self._fail(what, 'keypoints', 'visibility flags must be 0, 1 or '
                        f'2, got {sorted(flags - {0, 1, 2})}')
+        if not any(kpts[2::3]) and any(kpts[0::3] + kpts[1::3]):
+            self._fail(what, 'keypoints', 'has coordinates but every '
+                       'visibility flag is 0 (not labelled): the person '
+                       'would never be trained or evaluated on; labelled '
+                       'keypoints have flag 1 (hidden) or 2 (visible)')
         bbox = ann.get('bbox')
         if not isinstance(bbox, list) or len(bbox) != 4 or not all(
                 _is_number(v) for v in bbox):

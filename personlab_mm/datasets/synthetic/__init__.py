@@ -17,10 +17,11 @@ Layout written under ``root``::
 Command line: ``tools/dataset_converters/generate_synthetic.py``.
 """
 from .people import (COCO_KEYPOINT_NAMES, COCO_SKELETON_1BASED,
-                     GENERATOR_VERSION, make_scene)
+                     GENERATOR_VERSION, make_crowd_scene, make_scene)
 from .splits import DEFAULT_SIZES, ensure_split, generate_split, main
 
 __all__ = [
     'COCO_KEYPOINT_NAMES', 'COCO_SKELETON_1BASED', 'GENERATOR_VERSION',
-    'make_scene', 'DEFAULT_SIZES', 'ensure_split', 'generate_split', 'main'
+    'make_crowd_scene', 'make_scene', 'DEFAULT_SIZES', 'ensure_split',
+    'generate_split', 'main'
 ]

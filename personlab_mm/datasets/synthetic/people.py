@@ -272,6 +272,14 @@ def _render(rng: np.random.RandomState, img: np.ndarray, people: list,
     return img, anns
 
 
+def _grid_layout(num: int, w: int, h: int) -> Tuple[int, float, float]:
+    """``num`` places on a grid over a ``w x h`` image: columns and the
+    cell size."""
+    cols = int(math.ceil(math.sqrt(num * w / h)))
+    rows = int(math.ceil(num / max(cols, 1)))
+    return cols, w / cols, h / rows
+
+
 def make_scene(num_people: int,
                image_size: Tuple[int, int] = (640, 480),
                seed: int = 0) -> Tuple[np.ndarray, List[dict]]:
@@ -289,9 +297,7 @@ def make_scene(num_people: int,
     """
     rng = np.random.RandomState(seed)
     w, h = image_size
-    cols = int(math.ceil(math.sqrt(num_people * w / h)))
-    rows = int(math.ceil(num_people / max(cols, 1)))
-    cell_w, cell_h = w / cols, h / rows
+    cols, cell_w, cell_h = _grid_layout(num_people, w, h)
     people = []
     for i in range(num_people):
         r, c = divmod(i, cols)
@@ -300,5 +306,50 @@ def make_scene(num_people: int,
         cy = (r + 0.55 + rng.uniform(-0.05, 0.05)) * cell_h
         people.append(('person', _person_keypoints(rng, height, (cx, cy)),
                        height))
+    img = _background(rng, h, w)
+    return _render(rng, img, people, [], image_id=1, ann_id_start=1)
+
+
+def make_crowd_scene(num_pairs: int,
+                     image_size: Tuple[int, int] = (640, 480),
+                     seed: int = 0,
+                     spacing: Tuple[float, float] = (5., 30.)
+                     ) -> Tuple[np.ndarray, List[dict]]:
+    """A crowded image: ``num_pairs`` pairs of people, one standing right
+    behind the other (the front one drawn last occludes it), with
+    same-type keypoints ``spacing`` pixels apart and independently posed
+    limbs that cross; for tests and benchmarks of decoding in crowds.
+
+    The person behind is placed at a random shift of ``spacing`` pixels
+    from the front one and has the same height, so torso keypoints (hips,
+    shoulders, head) of the two lie ``spacing`` apart, under one output
+    cell at stride 8, and arms and legs take their own angles.
+
+    Args:
+        num_pairs (int): Pairs of people (``2 * num_pairs`` people).
+        image_size (Tuple[int, int]): ``(w, h)``.
+        seed (int): Random seed.
+        spacing (Tuple[float, float]): Range of the shift between the two
+            people of a pair, in pixels.
+
+    Returns:
+        tuple: BGR image (h, w, 3) uint8 and COCO annotations (the person
+        behind first in each pair).
+    """
+    rng = np.random.RandomState(seed)
+    w, h = image_size
+    cols, cell_w, cell_h = _grid_layout(num_pairs, w, h)
+    people = []
+    for i in range(num_pairs):
+        r, c = divmod(i, cols)
+        height = min(cell_h * 0.95, cell_w * 1.8) * rng.uniform(0.85, 1.0)
+        cx = (c + 0.5) * cell_w
+        cy = (r + 0.55) * cell_h
+        angle = rng.uniform(0., 2. * math.pi)
+        shift = rng.uniform(*spacing) * np.array(
+            [math.cos(angle), math.sin(angle)])
+        for center in ((cx + shift[0], cy + shift[1]), (cx, cy)):
+            people.append(('person', _person_keypoints(rng, height, center),
+                           height))
     img = _background(rng, h, w)
     return _render(rng, img, people, [], image_id=1, ann_id_start=1)

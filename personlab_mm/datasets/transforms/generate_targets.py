@@ -65,6 +65,11 @@ class GeneratePersonLabTargets(BaseTransform):
     right sub-cell place once the predictions are bilinearly upsampled), a
     person owns the cells it covers by at least half.
 
+    People annotated without a ``segmentation`` (keypoint-only datasets)
+    are encoded without a mask (the codec's ``masked``): their long-range
+    offsets are trained around their keypoints and the image's
+    segmentation is not trained.
+
     Crowd annotations (``iscrowd=1``) become the crowd region, excluded from
     the heatmap and segmentation losses; people with fewer than the codec's
     ``min_keypoints`` labelled keypoints keep their mask in the segmentation
@@ -214,8 +219,11 @@ class GeneratePersonLabTargets(BaseTransform):
         if keypoints.size == 0:
             keypoints = keypoints.reshape(0, K, 2)
         if keypoints.ndim != 3 or keypoints.shape[1:] != (K, 2):
-            raise ValueError(f'{img_path}: keypoints have shape '
-                             f'{keypoints.shape}, expected (N, {K}, 2)')
+            raise ValueError(
+                f'{img_path}: keypoints have shape {keypoints.shape}, the '
+                f'codec expects (N, {K}, 2) (keypoint set '
+                f'{self.encoder.keypoints.dataset_name!r}): give '
+                "the codec the dataset's metainfo")
         visible = np.array(
             results.get('keypoints_visible', np.ones(keypoints.shape[:2])),
             dtype=np.float32).reshape(keypoints.shape[0], K)
@@ -248,12 +256,16 @@ class GeneratePersonLabTargets(BaseTransform):
         keypoints, visible = keypoints[people], visible[people]
         if self.impute_keypoints:
             self._impute(keypoints, visible, boxes[people])
+        # keypoint-only annotations (CrowdPose, MPII, ...) have no mask
+        masked = np.array([bool(a.get('segmentation')) for a in anns],
+                          dtype=bool)
         encoded = self.encoder.encode(
             keypoints=keypoints,
             keypoints_visible=visible,
             person_masks=coverage[people],
             crowd_mask=crowd,
-            segmentation=segmentation)
+            segmentation=segmentation,
+            masked=masked[people])
         results.update(encoded)
         results['field_mapping_table'] = self.encoder.field_mapping_table
         return results
