@@ -301,8 +301,8 @@ class PersonLabDecoder:
         with clock('grouping'):
             fallback = self.long_range_fallback
             voters = self.offsets_from_voters
-            # the cells voting for a keypoint: the 5x5 around it (a cell of
-            # them lies within R)
+            # where a keypoint's voting cells are looked for: the 5x5 cells
+            # around it (3x3 when R is at most one cell)
             window = min(2, max(1, math.ceil(self.radius / stride)))
             follow = self._stage(follow_tree, fixed)
 

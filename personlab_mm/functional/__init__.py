@@ -19,8 +19,8 @@ from .sampling import (bilinear_corners, gather_bilinear, gather_cells,
                        sample_bilinear, sample_points)
 from .sanitize import KINDS, offset_bound, sanitize_tensors
 from .shapes import compact, compiled, select
-from .voting import (read_by_voters, snap_to_votes, splat_bilinear,
-                     vote_at_offsets, voter_mean, window_cells)
+from .voting import (snap_to_votes, splat_bilinear, vote_at_offsets,
+                     voter_mean, window_cells)
 
 __all__ = [
     'assign_pixels', 'candidate_pixels', 'decide', 'near_cells',
@@ -33,6 +33,6 @@ __all__ = [
     'bilinear_corners', 'gather_bilinear', 'gather_corners',
     'resample_separable', 'sample_at_offsets', 'sample_bilinear',
     'sample_points', 'KINDS', 'offset_bound', 'sanitize_tensors', 'compact',
-    'compiled', 'select', 'gather_cells', 'read_by_voters', 'snap_to_votes',
+    'compiled', 'select', 'gather_cells', 'snap_to_votes',
     'splat_bilinear', 'vote_at_offsets', 'voter_mean', 'window_cells'
 ]

@@ -85,15 +85,18 @@ def follow_tree(seed_xy: Tensor,
     position, e.g. an occluded or unlabelled joint) says nothing about the
     next joint, and everything below it in the tree would inherit the
     error. Then the child is placed with the long-range offset read at an
-    anchor instead: ``y_l = y_a + L_l(y_a)`` (Sec. 3.2: long-range offsets
-    point from any pixel of a person to each of its keypoints). Anchors are
-    the seed and the keypoints placed from supported parents (placed by a
-    trusted mid-range offset, they lie on the person even where their own
-    joint is hidden); the anchor used is the one whose own long-range
-    offset ``L_a(y_a)`` is shortest, the latest placed among equals: 0 on
-    the person's own pixels, the distance to the other person's same
-    keypoint where the person stands behind another and its pixels are
-    the other's. Supported parents always use the mid-range offsets.
+    anchor instead: ``y_l = c + L_l(c)``, ``c`` the cell nearest to the
+    anchor (Sec. 3.2: long-range offsets point from any pixel of a person to
+    each of its keypoints). Anchors are the seed and the keypoints placed
+    from supported parents (placed by a trusted mid-range offset, they lie
+    on the person even where their own joint is hidden), scored when they
+    are parents (leaves never anchor); the anchor used is the one whose own
+    long-range offset is shortest (``|L_a(y_a)|`` bilinearly; with
+    ``short_offsets``, ``|c + L_a(c) - y_a|`` at its nearest cell ``c``),
+    the latest placed among equals: 0 on the person's own pixels, the
+    distance to the other person's same keypoint where the person stands
+    behind another and its pixels are the other's. Supported parents
+    always use the mid-range offsets.
 
     Reading the mid-range offsets (optional, when ``heatmaps`` and
     ``short_offsets`` are given): by default ``M_{k,l}`` is read
@@ -119,8 +122,9 @@ def follow_tree(seed_xy: Tensor,
         heatmaps (Tensor, optional): (K, H, W) keypoint probabilities.
         long_offsets (Tensor, optional): (K, 2, H, W) refined long-range
             offsets.
-        support_threshold (float): Probability above which a placed
-            keypoint counts as present.
+        support_threshold (float): A placed keypoint counts as present
+            where its heatmap probability (with ``short_offsets``: the vote
+            mass of its voting cells) reaches it.
         short_offsets (Tensor, optional): (K, 2, H, W) short-range offsets:
             read the mid-range offsets at the cells that vote for each
             keypoint.

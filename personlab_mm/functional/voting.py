@@ -120,10 +120,10 @@ def window_cells(points: Tensor, stride: float, height: int, width: int,
     return yc * width + xc, inside, cell_xy
 
 
-def read_by_voters(points: Tensor, channel: Tensor, probs: Tensor,
-                   votes: Tensor, field_channel: Tensor, field: Tensor,
-                   stride: float, sigma: float,
-                   half: int) -> Tuple[Tensor, Tensor]:
+def voter_mean(points: Tensor, cells: Tuple[Tensor, Tensor, Tensor],
+               channel: Tensor, probs: Tensor, votes: Tensor,
+               field_channel: Tensor, field: Tensor,
+               sigma: float) -> Tuple[Tensor, Tensor]:
     """Where the cells that voted for each point send it through another
     offset field.
 
@@ -138,41 +138,45 @@ def read_by_voters(points: Tensor, channel: Tensor, probs: Tensor,
 
     Args:
         points (Tensor): (P, 2) in input pixels.
+        cells (tuple): The window of cells around each point
+            (:func:`window_cells`).
         channel (Tensor): (P,) long, the vote channel of each point.
         probs (Tensor): (C, H, W) vote probabilities.
         votes (Tensor): (C, 2, H, W) vote offsets in input pixels.
         field_channel (Tensor): (P,) long, the channel of ``field`` read
             for each point.
         field (Tensor): (F, 2, H, W) offsets in input pixels.
-        stride (float): Grid stride.
         sigma (float): Width of the vote gate in input pixels.
-        half (int): Half width of the window of cells, in cells.
 
     Returns:
         tuple: positions (P, 2) and the total vote weight (P,) (in cells
         voting exactly; 0 where no cell voted for the point, whose
         position is then the point itself).
     """
-    H, W = votes.shape[-2:]
-    return voter_mean(points, window_cells(points, stride, H, W, half),
-                      channel, probs, votes, field_channel, field, sigma)
-
-
-def voter_mean(points: Tensor, cells: Tuple[Tensor, Tensor, Tensor],
-               channel: Tensor, probs: Tensor, votes: Tensor,
-               field_channel: Tensor, field: Tensor,
-               sigma: float) -> Tuple[Tensor, Tensor]:
-    """:func:`read_by_voters` over given windows of cells (the output of
-    :func:`window_cells`), for callers that read more at the same cells.
-    """
     idx, inside, cell_xy = cells
-    p = gather_cells(probs[:, None], channel, idx)[..., 0]
-    d2 = (cell_xy + gather_cells(votes, channel, idx) -
-          points[:, None]).pow(2).sum(-1)
+    p, ends = _window_votes(cells, channel, probs, votes)
+    out = cell_xy + gather_cells(field, field_channel, idx)
+    return _gated_mean(points, p, ends, inside, out, sigma)
+
+
+def _window_votes(cells: Tuple[Tensor, Tensor, Tensor], channel: Tensor,
+                  probs: Tensor, votes: Tensor) -> Tuple[Tensor, Tensor]:
+    """Probability (P, Q) and vote ``c + V(c)`` (P, Q, 2) of every cell of
+    the windows."""
+    idx, _, cell_xy = cells
+    return (gather_cells(probs[:, None], channel, idx)[..., 0],
+            cell_xy + gather_cells(votes, channel, idx))
+
+
+def _gated_mean(points: Tensor, p: Tensor, ends: Tensor, inside: Tensor,
+                out: Tensor, sigma: float) -> Tuple[Tensor, Tensor]:
+    """The mean of ``out`` (P, Q, 2) weighted by ``p exp(-|ends - y|^2 /
+    (2 sigma^2))`` over the cells inside the grid, and the weights' sum."""
+    d2 = (ends - points[:, None]).pow(2).sum(-1)
     w = torch.nan_to_num(p * torch.exp(-d2 / (2 * sigma**2))) * inside
-    out = torch.nan_to_num(cell_xy + gather_cells(field, field_channel, idx))
     mass = w.sum(1)
-    mean = (w[..., None] * out).sum(1) / mass.clamp(min=1e-30)[:, None]
+    mean = (w[..., None] * torch.nan_to_num(out)).sum(1) / mass.clamp(
+        min=1e-30)[:, None]
     return torch.where(mass[:, None] > 0, mean, points), mass
 
 
@@ -182,8 +186,8 @@ def snap_to_votes(points: Tensor, channel: Tensor, probs: Tensor,
     """Move each point onto the nearest cluster of votes: first to the vote
     of the cell of its window that votes for it most (largest ``log p -
     d^2 / (2 sigma^2)``, ``d`` the distance of its vote), then to the gated
-    mean of the votes around that (:func:`read_by_voters` with the vote
-    field itself). A Hough peak merges the votes for two same-type points
+    mean of the votes around that (:func:`voter_mean` with the vote field
+    itself). A Hough peak merges the votes for two same-type points
     closer than its window; this puts it on one of them.
 
     Args:
@@ -200,9 +204,8 @@ def snap_to_votes(points: Tensor, channel: Tensor, probs: Tensor,
     """
     H, W = votes.shape[-2:]
     cells = window_cells(points, stride, H, W, half)
-    idx, inside, cell_xy = cells
-    p = gather_cells(probs[:, None], channel, idx)[..., 0]
-    ends = cell_xy + gather_cells(votes, channel, idx)
+    inside = cells[1]
+    p, ends = _window_votes(cells, channel, probs, votes)
     voting = inside & (p > 0) & torch.isfinite(ends).all(-1)
     d2 = (ends - points[:, None]).pow(2).sum(-1)
     score = p.clamp(min=1e-30).log() - d2 / (2 * sigma**2)
@@ -210,7 +213,6 @@ def snap_to_votes(points: Tensor, channel: Tensor, probs: Tensor,
     best = score.argmax(dim=1, keepdim=True)
     nearest = ends.gather(1, best[..., None].expand(-1, 1, 2))[:, 0]
     nearest = torch.where(voting.any(1, keepdim=True), nearest, points)
-    # the votes around it, from the same window
-    snapped, _ = voter_mean(nearest, cells, channel, probs, votes, channel,
-                            votes, sigma)
+    # the gated mean of the same window's votes around it
+    snapped, _ = _gated_mean(nearest, p, ends, inside, ends, sigma)
     return snapped

@@ -37,10 +37,6 @@ SMALL = [
 ]
 
 
-_run = run_command
-_mim = mim_executable
-
-
 @pytest.fixture(scope='module')
 def crowdpose_root(tmp_path_factory):
     """A working directory with ``data/crowdpose`` in MMPose's layout:
@@ -60,19 +56,21 @@ def crowdpose_root(tmp_path_factory):
 
 def test_mim_trains_and_tests_crowdpose_without_masks(crowdpose_root):
     work = osp.join(crowdpose_root, 'work')
-    log = _run([_mim(), 'train', 'personlab_mm', 'r101_crowdpose.py',
-                '--work-dir', work, '--cfg-options', *SMALL],
-               cwd=crowdpose_root)
+    log = run_command([
+        mim_executable(), 'train', 'personlab_mm', 'r101_crowdpose.py',
+        '--work-dir', work, '--cfg-options', *SMALL
+    ], cwd=crowdpose_root)
     assert 'Iter(train) [2/2]' in log
     # no masks: the segmentation loss has nothing to train
     assert 'loss/segmentation: 0.0000' in log, log[-3000:]
     assert 'crowdpose/AP:' in log and 'crowdpose/AP(M):' in log
     # two iterations barely move the heatmaps off their prior (p = 0.01):
     # a low seed threshold lets the decoder group 14-keypoint people
-    log = _run([_mim(), 'test', 'personlab_mm', 'r101_crowdpose.py', '-C',
-                osp.join(work, 'iter_2.pth'), '--work-dir', work,
-                '--cfg-options', *SMALL, 'model.test_cfg.peak_threshold=1e-5'],
-               cwd=crowdpose_root)
+    log = run_command([
+        mim_executable(), 'test', 'personlab_mm', 'r101_crowdpose.py', '-C',
+        osp.join(work, 'iter_2.pth'), '--work-dir', work, '--cfg-options',
+        *SMALL, 'model.test_cfg.peak_threshold=1e-5'
+    ], cwd=crowdpose_root)
     summary = json.loads([line for line in log.splitlines()
                           if line.startswith('{"keypoints_AP"')][-1])
     assert summary['segm_AP'] is None
@@ -84,10 +82,11 @@ def test_crowdpose_config_upper_bound_on_the_real_sample(
         crowdpose_sample_dir, tmp_path):
     """Real CrowdPose annotations (no masks, no areas, unlabelled joints
     inside chains): perfect maps decode every person."""
-    out = _run([sys.executable, UPPER_BOUND, CONFIG, '--ann-file',
-                osp.join(crowdpose_sample_dir, 'person_keypoints.json'),
-                '--img-dir', osp.join(crowdpose_sample_dir, 'images')],
-               cwd=str(tmp_path))
+    out = run_command([
+        sys.executable, UPPER_BOUND, CONFIG, '--ann-file',
+        osp.join(crowdpose_sample_dir, 'person_keypoints.json'), '--img-dir',
+        osp.join(crowdpose_sample_dir, 'images')
+    ], cwd=str(tmp_path))
     assert 'keypoints only' in out
     last = json.loads(out.strip().splitlines()[-1])
     assert last['num_keypoints'] == 14 and last['segm_AP'] is None

@@ -24,15 +24,11 @@ QUICK = [
 ]
 
 
-_run = run_command
-_mim = mim_executable
-
-
 def _mim_train(cwd, work_dir, iters, extra=(), env=None):
-    return _run([
-        _mim(), 'train', 'personlab_mm', 'r18_synthetic.py', '--work-dir',
-        work_dir, *extra, '--cfg-options', f'train_cfg.max_iters={iters}',
-        *QUICK
+    return run_command([
+        mim_executable(), 'train', 'personlab_mm', 'r18_synthetic.py',
+        '--work-dir', work_dir, *extra, '--cfg-options',
+        f'train_cfg.max_iters={iters}', *QUICK
     ], cwd=cwd, env=env)
 
 
@@ -54,8 +50,8 @@ def test_mim_train_writes_checkpoint_that_resumes_and_loads_safely(
     assert resumed['meta']['iter'] == 4
     assert 'optimizer' in resumed
     # mim test loads it (safely) and prints both COCO metrics
-    log = _run([
-        _mim(), 'test', 'personlab_mm', 'r18_synthetic.py', '-C',
+    log = run_command([
+        mim_executable(), 'test', 'personlab_mm', 'r18_synthetic.py', '-C',
         osp.join(work, 'iter_4.pth'), '--work-dir', work, '--cfg-options',
         'test_dataloader.dataset.num_images=4'
     ], cwd=str(tmp_path))
@@ -76,7 +72,7 @@ def _copy_sources(dst):
 def test_regular_install_carries_tools_and_configs_for_mim(tmp_path):
     src, target = tmp_path / 'src', tmp_path / 'site'
     _copy_sources(str(src))
-    _run([
+    run_command([
         sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
         '--no-build-isolation', '--target',
         str(target),
@@ -169,7 +165,7 @@ DEKR_SWAP = textwrap.dedent('''
 def test_personlab_parts_in_mmpose_dekr_config(tmp_path, synthetic_root):
     script = tmp_path / 'dekr_swap.py'
     script.write_text(DEKR_SWAP)
-    out = _run([sys.executable, str(script), synthetic_root],
-               cwd=str(tmp_path))
+    out = run_command([sys.executable, str(script), synthetic_root],
+                      cwd=str(tmp_path))
     assert 'DEKR+PersonLab losses:' in out
     assert 'loss/mid' in out and 'loss/long' in out

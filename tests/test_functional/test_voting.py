@@ -5,9 +5,8 @@ import math
 import torch
 
 from personlab_mm.functional import (covering_grid_size, gather_cells,
-                                     read_by_voters, sample_points,
-                                     snap_to_votes, vote_at_offsets,
-                                     window_cells)
+                                     sample_points, snap_to_votes,
+                                     vote_at_offsets, voter_mean, window_cells)
 
 
 def test_one_vote_by_hand():
@@ -67,12 +66,20 @@ def _two_close_points():
     return a, b, probs, votes, field
 
 
-def test_read_by_voters_keeps_close_points_apart():
+def _read_by_voters(points, channel, probs, votes, field_channel, field,
+                    stride, sigma, half):
+    """:func:`voter_mean` over the windows of ``half`` around the points."""
+    cells = window_cells(points, stride, *votes.shape[-2:], half)
+    return voter_mean(points, cells, channel, probs, votes, field_channel,
+                      field, sigma)
+
+
+def test_voter_mean_keeps_close_points_apart():
     a, b, probs, votes, field = _two_close_points()
     points = torch.stack([a, b])
     ch = torch.zeros(2, dtype=torch.long)
-    ends, mass = read_by_voters(points, ch, probs, votes, ch, field, 4., 0.5,
-                                2)
+    ends, mass = _read_by_voters(points, ch, probs, votes, ch, field, 4.,
+                                 0.5, 2)
     torch.testing.assert_close(ends, torch.stack(
         [a - torch.tensor([40., 0.]), b + torch.tensor([40., 0.])]))
     assert (mass > 5).all()  # several cells vote exactly for each
@@ -81,8 +88,8 @@ def test_read_by_voters_keeps_close_points_apart():
                                    points[:, 1] / 4.).T
     assert ((mixed - ends).norm(dim=1) > 10).any()
     # nothing votes near (30, 30): the point itself, mass 0
-    far, m = read_by_voters(torch.tensor([[30., 30.]]), ch[:1], probs,
-                            votes, ch[:1], field, 4., 0.5, 1)
+    far, m = _read_by_voters(torch.tensor([[30., 30.]]), ch[:1], probs,
+                             votes, ch[:1], field, 4., 0.5, 1)
     assert m.item() == 0. and far.tolist() == [[30., 30.]]
 
 
@@ -120,9 +127,9 @@ def test_window_cells_and_voter_weights_by_hand():
     # (3, 0), 2 px away; reading the vote field itself gives their mean
     probs = torch.zeros(2, 3, 4)
     probs[1, 0, :2] = 0.5
-    pos, mass = read_by_voters(torch.tensor([[1., 0.]]), torch.tensor([1]),
-                               probs, field, torch.tensor([1]), field, 2.,
-                               1., 1)
+    pos, mass = _read_by_voters(torch.tensor([[1., 0.]]), torch.tensor([1]),
+                                probs, field, torch.tensor([1]), field, 2.,
+                                1., 1)
     w = torch.tensor([0.5, 0.5 * math.exp(-2.)])
     assert abs(mass.item() - w.sum().item()) < 1e-6
     expected = (w[0] * 1. + w[1] * 3.) / w.sum()
