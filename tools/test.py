@@ -19,7 +19,8 @@ from mmengine.runner import Runner
 
 import personlab_mm  # noqa: F401  registers components, safe loading
 from personlab_mm.evaluation import headline_metrics
-from personlab_mm.utils.cli import add_common_args, load_config
+from personlab_mm.utils.cli import (add_common_args, load_config,
+                                    naming_samples_of_dead_workers)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,7 +59,8 @@ def main(argv=None) -> None:
             dict(type='DumpResults', out_file_path=args.out)
         ]
     runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    with naming_samples_of_dead_workers(runner):
+        metrics = runner.test()
     vis_dir = None
     if args.show_dir is not None:
         # where MMPose's PoseVisualizationHook writes them

@@ -2,6 +2,13 @@
 
     python tools/train.py configs/personlab/r18_synthetic.py
     mim train personlab_mm r101_coco.py --gpus 8 --launcher pytorch
+    mim train personlab_mm r101_coco.py --resume   # after a kill/preemption
+
+``--resume`` without a path continues from the newest readable checkpoint
+of the work directory, skipping (with a warning naming it) one that a kill
+or a full disk left unreadable; ``--resume PATH`` to an unreadable file
+stops with a message naming the newest readable one. A data-loader worker
+that dies is reported with the sample index and file it was loading.
 """
 import argparse
 
@@ -9,8 +16,10 @@ import torch
 from mmengine.runner import Runner
 
 import personlab_mm  # noqa: F401  registers components, safe loading
+from personlab_mm.engine import CheckpointReadError, resolve_resume
 from personlab_mm.utils.cli import (add_common_args,
-                                    fit_optim_wrapper_to_device, load_config)
+                                    fit_optim_wrapper_to_device, load_config,
+                                    naming_samples_of_dead_workers)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,13 +60,19 @@ def main(argv=None) -> None:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     fit_optim_wrapper_to_device(cfg)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume is not None:
+        try:
+            resume_from = resolve_resume(cfg.work_dir, args.resume)
+        except CheckpointReadError as error:
+            raise SystemExit(f'error: {error}') from None
+        if resume_from is not None:
+            cfg.resume, cfg.load_from = True, resume_from
+        # nothing to resume from: the config's load_from (if any) or scratch
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    with naming_samples_of_dead_workers(runner):
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -65,7 +65,6 @@ custom_hooks = [
         momentum=1e-4,
         update_buffers=True,
         priority=49),
-    dict(type='SafeCheckpointHook'),
     # a head of K keypoints on a dataset of K' != K stops the run at once
     dict(type='KeypointSetCheckHook'),
     dict(type='NonFiniteLossHook', action='raise'),

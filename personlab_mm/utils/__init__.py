@@ -1,8 +1,7 @@
-from .checkpoint import (PortableHistoryBuffer, SafeCheckpointHook,
-                         allow_mmengine_checkpoints,
+from .checkpoint import (PortableHistoryBuffer, allow_mmengine_checkpoints,
                          mmengine_checkpoint_globals)
 
 __all__ = [
-    'PortableHistoryBuffer', 'SafeCheckpointHook',
-    'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals'
+    'PortableHistoryBuffer', 'allow_mmengine_checkpoints',
+    'mmengine_checkpoint_globals'
 ]

@@ -12,17 +12,16 @@ global``. Two things fix that without switching safe loading off:
 - ``HistoryBuffer`` also pickles its statistic *methods* through
   ``builtins.getattr``, which must never be allow-listed (it would let a
   checkpoint reach any attribute of any allowed object, e.g. a numpy array's
-  ``tofile``). :class:`SafeCheckpointHook` stores the buffers as
-  :class:`PortableHistoryBuffer`, which pickles data only.
+  ``tofile``). :class:`~personlab_mm.engine.hooks.SafeCheckpointHook`
+  stores the buffers as :class:`PortableHistoryBuffer`, which pickles data
+  only.
 """
 import importlib
 from typing import List
 
 import numpy as np
 import torch
-from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmpose.registry import HOOKS
 
 
 def _numpy_multiarray():
@@ -50,25 +49,6 @@ class PortableHistoryBuffer(HistoryBuffer):
             for k, v in buffer.__dict__.items() if k != 'statistics_methods'
         })
         return new
-
-
-@HOOKS.register_module()
-class SafeCheckpointHook(Hook):
-    """Make the checkpoints a Runner writes loadable with
-    ``torch.load(..., weights_only=True)``.
-
-    Put it in ``custom_hooks``; it rewrites the message hub's buffers of
-    each checkpoint as :class:`PortableHistoryBuffer` just before saving.
-    """
-
-    priority = 'VERY_LOW'
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        scalars = checkpoint.get('message_hub', {}).get('log_scalars', {})
-        for key, value in list(scalars.items()):
-            if isinstance(value, HistoryBuffer) and not isinstance(
-                    value, PortableHistoryBuffer):
-                scalars[key] = PortableHistoryBuffer.from_buffer(value)
 
 
 def mmengine_checkpoint_globals() -> List[object]:

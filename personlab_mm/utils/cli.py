@@ -5,12 +5,17 @@ Both accept what ``mim train`` / ``mim test`` pass through: ``--launcher``,
 ``--cfg-options`` and ``--work-dir``.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import warnings
+from typing import Iterator
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.runner import BaseLoop, Runner
+
+from ..datasets import describe_dead_workers
 
 from .dist import setup_cpu_distributed
 
@@ -86,3 +91,29 @@ def fit_optim_wrapper_to_device(cfg: Config) -> None:
     if wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
         for key in _AMP_ONLY_KEYS:
             wrapper.pop(key, None)
+
+
+@contextlib.contextmanager
+def naming_samples_of_dead_workers(runner: Runner) -> Iterator[None]:
+    """Re-raise PyTorch's dead data-loader worker error with the sample
+    index and image file each dead worker was loading (datasets with a
+    ``loading_record``, see :mod:`personlab_mm.datasets.datasets.
+    loading_record`); other errors pass unchanged."""
+    try:
+        yield
+    except RuntimeError as error:
+        message = describe_dead_workers(error,
+                                        lambda: _built_loader_datasets(runner))
+        if message is None:
+            raise
+        raise RuntimeError(message) from error
+
+
+def _built_loader_datasets(runner: Runner) -> list:
+    """Datasets of the loops the runner has built (reading the loop
+    properties would build the others)."""
+    loops = (runner._train_loop, runner._val_loop, runner._test_loop)
+    return [
+        loop.dataloader.dataset for loop in loops
+        if isinstance(loop, BaseLoop) and hasattr(loop, 'dataloader')
+    ]

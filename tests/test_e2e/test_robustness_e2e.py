@@ -173,7 +173,6 @@ custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='EMAHook', ema_type='ExponentialMovingAverage',
          momentum=0.1, update_buffers=True, priority=49),
-    dict(type='SafeCheckpointHook'),
     dict(type='NonFiniteLossHook'),
 ]
 '''

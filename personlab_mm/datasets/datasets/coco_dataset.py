@@ -11,6 +11,8 @@ from mmpose.datasets.datasets.body import CocoDataset
 from mmpose.registry import DATASETS
 from xtcocotools.coco import COCO
 
+from .loading_record import RecordsLoadingSample
+
 CHECK_IMAGES = (None, 'exists', 'decode')
 
 
@@ -28,7 +30,7 @@ def _is_int(value: Any) -> bool:
 
 
 @DATASETS.register_module()
-class PersonLabCocoDataset(CocoDataset):
+class PersonLabCocoDataset(RecordsLoadingSample, CocoDataset):
     """MMPose's ``CocoDataset`` that validates the annotation file at load
     time and fails early, naming the file, the annotation id and the field.
 
@@ -57,6 +59,9 @@ class PersonLabCocoDataset(CocoDataset):
       an even number of finite coordinates; fewer than three points are
       allowed and cover nothing) or RLE (``counts`` a list of run lengths or
       a string, ``size`` the image's ``[height, width]``).
+
+    A data-loader worker that dies is reported with the sample index and
+    image file it was loading (:class:`RecordsLoadingSample`).
 
     Everything else is ``CocoDataset``: same metainfo, same data lists in
     ``'topdown'`` and ``'bottomup'`` mode (bottom-up training keeps the

@@ -6,10 +6,11 @@ from mmpose.datasets.datasets.body import CocoDataset
 from mmpose.registry import DATASETS
 
 from ..synthetic import ensure_split
+from .loading_record import RecordsLoadingSample
 
 
 @DATASETS.register_module()
-class PersonLabSyntheticDataset(CocoDataset):
+class PersonLabSyntheticDataset(RecordsLoadingSample, CocoDataset):
     """MMPose ``CocoDataset`` over the embedded synthetic split, generated
     on first use.
 
@@ -18,7 +19,9 @@ class PersonLabSyntheticDataset(CocoDataset):
     :func:`personlab_mm.datasets.synthetic.ensure_split` if they are missing
     or were generated with other settings; afterwards this behaves exactly
     like ``CocoDataset`` (17 COCO keypoints, same metainfo), so the same
-    pipelines, metrics and tools apply.
+    pipelines, metrics and tools apply (and, as
+    :class:`RecordsLoadingSample`, names the sample a dead data-loader
+    worker was loading).
 
     Args:
         split (str): ``'train'``, ``'val'`` or another name (own seed).
