@@ -16,7 +16,6 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import BaseLoop, Runner
 
 from ..datasets import describe_dead_workers
-
 from .dist import setup_cpu_distributed
 
 
@@ -102,8 +101,7 @@ def naming_samples_of_dead_workers(runner: Runner) -> Iterator[None]:
     try:
         yield
     except RuntimeError as error:
-        message = describe_dead_workers(error,
-                                        lambda: _built_loader_datasets(runner))
+        message = describe_dead_workers(error, _built_loader_datasets(runner))
         if message is None:
             raise
         raise RuntimeError(message) from error

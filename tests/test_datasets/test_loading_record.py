@@ -52,5 +52,5 @@ def test_worker_that_was_between_samples():
     dataset = _Images(pipeline=[], serialize_data=False)
     error = RuntimeError('DataLoader worker (pid(s) 4242) exited '
                          'unexpectedly')
-    message = describe_dead_workers(error, lambda: [dataset])
+    message = describe_dead_workers(error, [dataset])
     assert message.splitlines()[1] == 'Worker pid 4242 died between samples'

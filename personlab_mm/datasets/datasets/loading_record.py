@@ -9,7 +9,7 @@ sample index and its image file.
 """
 import os
 import re
-from typing import Callable, Iterable, Optional, Union
+from typing import Iterable, Optional
 
 import torch
 from torch.utils.data import get_worker_info
@@ -45,17 +45,14 @@ class RecordsLoadingSample:
         return data
 
 
-def describe_dead_workers(
-        error: BaseException,
-        datasets: Union[Iterable[object], Callable[[], Iterable[object]]]
-) -> Optional[str]:
+def describe_dead_workers(error: BaseException,
+                          datasets: Iterable[object]) -> Optional[str]:
     """PyTorch's dead-worker error, completed with what the worker loaded.
 
     Args:
         error (BaseException): The error a training or test loop raised.
-        datasets (Iterable | Callable): The datasets whose workers may have
-            died (those without a ``loading_record`` are skipped), or a
-            function returning them, called only for a dead-worker error.
+        datasets (Iterable): The datasets whose workers may have died
+            (those without a ``loading_record`` are skipped).
 
     Returns:
         str | None: ``None`` if ``error`` is not a dead-worker error;
@@ -67,8 +64,6 @@ def describe_dead_workers(
     if match is None:
         return None
     pids = [int(p) for p in re.findall(r'\d+', match.group(1))]
-    if callable(datasets):
-        datasets = datasets()
     datasets = list(datasets)
     lines = [str(error)]
     for pid in pids:
@@ -82,7 +77,7 @@ def describe_dead_workers(
                     path = dataset.get_data_info(idx).get('img_path', '?')
                     found.append(f'sample index {idx} of '
                                  f'{type(dataset).__name__}, file {path}')
-        lines.append(f'Worker pid {pid} died while loading ' +
-                     '; '.join(found) if found else
+        lines.append((f'Worker pid {pid} died while loading ' +
+                      '; '.join(found)) if found else
                      f'Worker pid {pid} died between samples')
     return '\n'.join(lines)
