@@ -176,6 +176,16 @@ def _pointer_target(work_dir: str) -> Optional[str]:
     return target or None
 
 
+def _numbered_checkpoints(folder: str) -> List[Tuple[int, str]]:
+    """``(N, path)`` of every ``iter_N.pth`` / ``epoch_N.pth`` in
+    ``folder``."""
+    if not osp.isdir(folder):
+        return []
+    return [(int(match.group(1)), osp.join(folder, name))
+            for name in os.listdir(folder)
+            for match in [CHECKPOINT_NAME.match(name)] if match]
+
+
 def checkpoint_candidates(work_dir: str) -> List[str]:
     """Checkpoints to resume from, newest first: the one ``last_checkpoint``
     names, then every ``iter_N.pth`` / ``epoch_N.pth`` next to it or in
@@ -184,20 +194,23 @@ def checkpoint_candidates(work_dir: str) -> List[str]:
     folders = {osp.abspath(work_dir)}
     if target is not None:
         folders.add(osp.dirname(osp.abspath(target)))
-    numbered: List[Tuple[int, str]] = []
-    for folder in folders:
-        if not osp.isdir(folder):
-            continue
-        for name in os.listdir(folder):
-            match = CHECKPOINT_NAME.match(name)
-            if match:
-                numbered.append((int(match.group(1)), osp.join(folder, name)))
+    numbered = [item for folder in folders
+                for item in _numbered_checkpoints(folder)]
     ordered = [path for _, path in sorted(numbered, reverse=True)]
     if target is not None:
         ordered = [target] + [
             p for p in ordered if osp.abspath(p) != osp.abspath(target)
         ]
     return ordered
+
+
+def _newest_readable_next_to(path: str) -> Optional[str]:
+    """The newest readable numbered checkpoint in ``path``'s folder."""
+    folder = osp.dirname(osp.abspath(path))
+    for _, candidate in sorted(_numbered_checkpoints(folder), reverse=True):
+        if checkpoint_problem(candidate) is None:
+            return candidate
+    return None
 
 
 def find_resumable_checkpoint(work_dir: str,
@@ -247,9 +260,8 @@ def resolve_resume(work_dir: str, requested: str) -> Optional[str]:
     problem = checkpoint_problem(requested)
     if problem is None:
         return requested
-    newest = None
-    for folder in dict.fromkeys([osp.dirname(requested) or '.', work_dir]):
-        newest = newest or find_resumable_checkpoint(folder, warn=False)
+    newest = (_newest_readable_next_to(requested)
+              or find_resumable_checkpoint(work_dir, warn=False))
     hint = (f'The newest readable checkpoint is {newest}: resume from it '
             f'with --resume {newest}, or with --resume alone to pick it '
             'automatically.' if newest else

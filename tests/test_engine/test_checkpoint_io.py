@@ -1,11 +1,13 @@
 """Checkpoint files: atomic writes, full disks, unreadable checkpoints and
 what ``--resume`` picks (issue 18)."""
 import errno
+import logging
 import os
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from personlab_mm.engine import (CheckpointReadError, CheckpointWriteError,
                                  atomic_write, checkpoint_problem,
@@ -113,11 +115,28 @@ def test_candidates_newest_first_pointer_first(tmp_path):
     assert names == ['iter_6.pth', 'iter_10.pth', 'iter_4.pth', 'iter_2.pth']
 
 
-def test_auto_resume_skips_the_cut_newest_checkpoint(tmp_path, capfd):
+@pytest.fixture
+def logged():
+    """Messages logged to MMEngine's current logger during the test.
+
+    A handler on the logger itself: its console handler may hold a stream
+    an earlier test's capture replaced, so stdout is not a reliable place
+    to read them.
+    """
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_auto_resume_skips_the_cut_newest_checkpoint(tmp_path, logged):
     work = _run_dir(tmp_path)
     _truncate(work / 'iter_6.pth', 4000)
     assert resolve_resume(str(work), 'auto') == str(work / 'iter_4.pth')
-    out = ''.join(capfd.readouterr())
+    out = '\n'.join(logged)
     assert f'Skipping checkpoint {work / "iter_6.pth"}' in out
     assert 'unreadable' in out
 
@@ -147,3 +166,17 @@ def test_resume_from_an_unreadable_path_names_the_readable_one(tmp_path):
     assert f'--resume {work / "iter_4.pth"}' in message
     good = str(work / 'iter_4.pth')
     assert resolve_resume(str(work), good) == good
+
+
+def test_resume_path_in_a_copied_run_names_the_checkpoint_next_to_it(
+        tmp_path):
+    original = _run_dir(tmp_path)
+    copy = tmp_path / 'copy'
+    copy.mkdir()
+    for step in (2, 4, 6):  # last_checkpoint still names the original
+        _checkpoint(copy / f'iter_{step}.pth', step)
+    (copy / 'last_checkpoint').write_text(str(original / 'iter_6.pth'))
+    _truncate(copy / 'iter_6.pth')
+    with pytest.raises(CheckpointReadError,
+                       match=f'--resume {copy / "iter_4.pth"}'):
+        resolve_resume(str(copy), str(copy / 'iter_6.pth'))

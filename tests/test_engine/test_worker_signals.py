@@ -2,6 +2,8 @@
 a SIGTERM; without it PyTorch's worker dies and fails the loop."""
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -35,6 +37,26 @@ def test_workers_started_after_the_call_ignore_sigterm():
     time.sleep(0.5)
     assert [int(next(iterator)) for _ in range(3)] == [pid] * 3
     del iterator  # shut down normally, through the index queue
+
+
+EXIT_WITH_A_LIVE_WORKER = """
+import signal
+from torch.utils.data import DataLoader
+from personlab_mm.engine.worker_signals import ignore_in_data_loader_workers
+ignore_in_data_loader_workers([signal.SIGTERM])
+iterator = iter(DataLoader(range(1000), batch_size=None, num_workers=1))
+print(next(iterator))  # the worker still runs when the interpreter exits
+"""
+
+
+def test_the_process_exits_with_a_worker_that_ignores_sigterm():
+    # multiprocessing's exit handler SIGTERMs daemonic children and joins
+    # them: without the exit handler of worker_signals this waits forever
+    proc = subprocess.run([sys.executable, '-c', EXIT_WITH_A_LIVE_WORKER],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == '0', proc.stdout
 
 
 def test_without_it_a_sigterm_kills_the_worker():

@@ -60,9 +60,9 @@ class SafeCheckpointHook(CheckpointHook):
       continues from it bit for bit. The handler is installed when the hook
       is built, before data-loader workers start, and workers forked after
       it ignore the signal (:mod:`~personlab_mm.engine.worker_signals`; the
-      main process stops them when training ends), so a signal sent to every
-      process of the job, as Slurm does, is safe. Outside training the
-      signal does what it did before.
+      main process stops them when their loader ends, or kills them when
+      it exits), so a signal sent to every process of the job, as Slurm
+      does, is safe. Outside training the signal does what it did before.
       In distributed runs the ranks agree on the stop every iteration (one
       tiny all-reduce), so all stop at the same iteration. Iteration-based
       checkpoints only (``by_epoch=False``).
