@@ -1,5 +1,6 @@
-"""Perfect PersonLab outputs from ground truth: the training targets at a
-test input's size and stride, as the maps a perfect network would give."""
+"""Perfect PersonLab (and PosePlusSeg) outputs from ground truth: the
+training targets at a test input's size and stride, as the maps a perfect
+network would give."""
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -7,15 +8,17 @@ import torch
 
 from ..codecs import PersonLabCodec
 from ..datasets.transforms import GeneratePersonLabTargets
-from ..decoders import personlab_map_specs
+from ..decoders import personlab_map_specs, poseplusseg_map_specs
 from ..structures import DenseMaps, KeypointSet
 
 
 def encoded_to_maps(encoded: Dict[str, np.ndarray], keypoints: KeypointSet,
                     stride: float, device: str = 'cpu') -> DenseMaps:
-    """Encoded targets of one image (:meth:`PersonLabCodec.encode`) as the
-    "perfect network output": a batch of one, probabilities 0/1 (coverage
-    for the segmentation) and exact offsets."""
+    """Encoded targets of one image (:meth:`PersonLabCodec.encode`, or
+    :class:`~personlab_mm.codecs.PosePlusSegCodec`'s with its body heat map
+    and mask offsets) as the "perfect network output": a batch of one,
+    probabilities 0/1 (coverage for the segmentation, the BHM's own values)
+    and exact offsets."""
     K, E = keypoints.num_keypoints, keypoints.num_edges
 
     def t(key, channels=None):
@@ -24,12 +27,15 @@ def encoded_to_maps(encoded: Dict[str, np.ndarray], keypoints: KeypointSet,
             arr = arr.reshape(channels, 2, *arr.shape[-2:])
         return arr[None]
 
-    return DenseMaps(
-        dict(heatmaps=t('heatmaps'), short_offsets=t('short_offsets', K),
-             mid_offsets=t('mid_offsets', E),
-             long_offsets=t('long_offsets', K),
-             segmentation=t('segmentation')),
-        personlab_map_specs(keypoints), stride)
+    maps = dict(heatmaps=t('heatmaps'), short_offsets=t('short_offsets', K),
+                mid_offsets=t('mid_offsets', E),
+                long_offsets=t('long_offsets', K),
+                segmentation=t('segmentation'))
+    if 'body_heatmap' not in encoded:
+        return DenseMaps(maps, personlab_map_specs(keypoints), stride)
+    maps.update(body_heatmap=t('body_heatmap'),
+                mask_offsets=t('mask_offsets', 1))
+    return DenseMaps(maps, poseplusseg_map_specs(keypoints), stride)
 
 
 def perfect_maps(codec: PersonLabCodec,
@@ -44,8 +50,8 @@ def perfect_maps(codec: PersonLabCodec,
 
     Args:
         codec (PersonLabCodec): The model's codec (keypoint set, tree,
-            radius, ``min_keypoints``); its input size and stride are
-            replaced by the test input's.
+            radius, ``min_keypoints``, a subclass's own settings); its
+            input size and stride are replaced by the test input's.
         metainfo (dict): Test sample metainfo with ``raw_ann_info`` (COCO
             annotations of the image), ``ori_shape`` and ``img_path``.
         image_to_input (np.ndarray): (2, 3) affine image -> input pixels.
@@ -74,9 +80,7 @@ def perfect_maps(codec: PersonLabCodec,
         kpts[i] = values.reshape(K, 3)
     A = np.asarray(image_to_input, dtype=np.float64)
     xy = kpts[..., :2] @ A[:, :2].T + A[:, 2]
-    encoder = PersonLabCodec(
-        input_size=(w, h), output_stride=output_stride, radius=codec.radius,
-        metainfo=codec.keypoints, min_keypoints=codec.min_keypoints)
+    encoder = codec.at_geometry((w, h), output_stride)
     transform = GeneratePersonLabTargets(encoder, **(target_cfg or {}))
     results = dict(
         keypoints=xy.astype(np.float32),

@@ -1,3 +1,4 @@
 from .personlab import PersonLabCodec
+from .poseplusseg import PosePlusSegCodec
 
-__all__ = ['PersonLabCodec']
+__all__ = ['PersonLabCodec', 'PosePlusSegCodec']

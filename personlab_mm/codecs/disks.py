@@ -1,5 +1,6 @@
 """Keypoint disks on the output grid, shared by the disk-based codecs
-(PersonLab's heatmaps and short/mid-range offsets, PosePlusSeg's SKHM)."""
+(PersonLab's heatmaps and short/mid-range offsets, PosePlusSeg's SKHM and
+body heat map)."""
 import math
 from typing import Tuple
 
@@ -72,25 +73,40 @@ def disk_cells(keypoints: np.ndarray, labelled: np.ndarray,
     return k[keep], iy[keep], ix[keep], person[keep]
 
 
+def disk_counts(keypoints: np.ndarray, labelled: np.ndarray,
+                grid_wh: Tuple[int, int], stride: int,
+                radius: float) -> np.ndarray:
+    """How many of each person's keypoint disks cover each grid cell.
+
+    Args:
+        keypoints (np.ndarray): (N, K, 2) in input pixels.
+        labelled (np.ndarray): (N, K) bool, the keypoints that have disks.
+        grid_wh (Tuple[int, int]): Output grid ``(W, H)``.
+        stride (int): Output stride.
+        radius (float): Disk radius in input pixels.
+
+    Returns:
+        np.ndarray: (N, H, W) float32 counts in ``[0, K]``.
+    """
+    W, H = grid_wh
+    N = keypoints.shape[0]
+    counts = np.zeros(N * H * W, dtype=np.float32)
+    person, _, iy, ix, _ = _disk_entries(keypoints, labelled, grid_wh,
+                                         stride, radius)
+    np.add.at(counts, (person * H + iy) * W + ix, 1.)
+    return counts.reshape(N, H, W)
+
+
 def keypoint_regions(keypoints: np.ndarray, labelled: np.ndarray,
                      grid_wh: Tuple[int, int], stride: int,
                      radius: float) -> np.ndarray:
     """Each person's union of its keypoint disks: the region that stands
     in for the mask of a person annotated without one.
 
-    Args:
-        keypoints (np.ndarray): (N, K, 2) in input pixels.
-        labelled (np.ndarray): (N, K) bool.
-        grid_wh (Tuple[int, int]): Output grid ``(W, H)``.
-        stride (int): Output stride.
-        radius (float): Disk radius in input pixels.
+    Args: as :func:`disk_counts`.
 
     Returns:
         np.ndarray: (N, H, W) float32, 1 inside the person's disks.
     """
-    W, H = grid_wh
-    regions = np.zeros((keypoints.shape[0], H, W), dtype=np.float32)
-    person, _, iy, ix, _ = _disk_entries(keypoints, labelled, grid_wh,
-                                         stride, radius)
-    regions[person, iy, ix] = 1.
-    return regions
+    return (disk_counts(keypoints, labelled, grid_wh, stride, radius) >
+            0).astype(np.float32)

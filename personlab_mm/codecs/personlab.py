@@ -1,4 +1,5 @@
 """PersonLab label codec: dense training targets from people."""
+import copy
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -8,6 +9,7 @@ from mmpose.registry import KEYPOINT_CODECS
 from ..functional import grid_size
 from ..structures import DenseMaps, KeypointSet
 from .disks import disk_cells, keypoint_regions
+from .ownership import PeopleOnGrid, claimed_cells
 
 
 @KEYPOINT_CODECS.register_module()
@@ -273,7 +275,32 @@ class PersonLabCodec(BaseKeypointCodec):
         encoded['segmentation_weights'] = (~crowd_any & masked.all()).astype(
             np.float32)[None]
         assert encoded['mid_offsets'].shape == (2 * E, H, W)
+        encoded.update(
+            self._encode_more(
+                PeopleOnGrid(keypoints, labelled, coverage, owned,
+                             crowd >= 0.5), encoded))
         return encoded
+
+    def _encode_more(self, people: PeopleOnGrid,
+                     encoded: Dict[str, np.ndarray]
+                     ) -> Dict[str, np.ndarray]:
+        """Targets a subclass adds to PersonLab's (none here).
+
+        Args:
+            people (PeopleOnGrid): The people as :meth:`encode` prepared
+                them.
+            encoded (dict): PersonLab's targets of the image.
+        """
+        return {}
+
+    def at_geometry(self, input_size: Tuple[int, int],
+                    output_stride: int) -> 'PersonLabCodec':
+        """A copy of this codec for another input size ``(w, h)`` and
+        output stride (e.g. a test input's)."""
+        other = copy.copy(self)
+        other.input_size = (int(input_size[0]), int(input_size[1]))
+        other.output_stride = int(output_stride)
+        return other
 
     def grid_points(self) -> Tuple[np.ndarray, np.ndarray]:
         """Input-pixel coordinates of the output grid cells.
@@ -332,16 +359,11 @@ class PersonLabCodec(BaseKeypointCodec):
     def _encode_long_range(self, keypoints: np.ndarray, labelled: np.ndarray,
                            owned: np.ndarray, crowd: np.ndarray
                            ) -> Dict[str, np.ndarray]:
-        """Long-range targets; weighted at cells owned by exactly one
-        person.
-
-        Cells owned by several people get the offsets of the smallest of
-        them (usually the one in front), and the background ring one cell
-        around each person those of the person it touches, both with weight
-        0: the loss ignores them, as in the paper, but the targets stay a
-        complete "perfect output" for decoding masks up to their borders
-        (``decode_upper_bound.py``). Only the cells some person claims are
-        computed, so the cost follows the people's area.
+        """Long-range targets at the cells people claim, weighted where one
+        person owns the cell (:func:`~.ownership.claimed_cells`: the
+        targets stay a complete perfect output up to mask borders). Only
+        the claimed cells are computed, so the cost follows the people's
+        area.
 
         Args:
             keypoints (np.ndarray): (N, K, 2).
@@ -353,22 +375,8 @@ class PersonLabCodec(BaseKeypointCodec):
         K, HW = self.num_keypoints, H * W
         long = np.zeros((K, 2, HW), dtype=np.float32)
         long_w = np.zeros((K, HW), dtype=np.float32)
-        N = owned.shape[0]
-        if N:
-            cover = owned.sum(axis=0)
-            # one-cell dilation of every mask (3x3, separable), for the
-            # outer ring
-            padded = np.pad(owned, ((0, 0), (1, 1), (1, 1)))
-            rows = padded[:, :, :-2] | padded[:, :, 1:-1] | padded[:, :, 2:]
-            grown = rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
-            claim = np.where((cover >= 1)[None], owned, grown)
-            cells = np.flatnonzero(claim.any(axis=0) & ~crowd)  # (P,)
-            # owner: the claiming person with the smallest area (the first
-            # of equal ones)
-            area = owned.reshape(N, -1).sum(1)
-            by_area = np.argsort(area, kind='stable')
-            owner = by_area[claim.reshape(N, HW)[by_area][:, cells].argmax(
-                axis=0)]  # (P,)
+        cells, owner, single = claimed_cells(owned, crowd)
+        if cells.size:
             ok = labelled.T[:, owner]  # (K, P)
             xs, ys = self.grid_points()
             cell_xy = np.stack([xs[cells % W], ys[cells // W]])  # (2, P)
@@ -376,20 +384,16 @@ class PersonLabCodec(BaseKeypointCodec):
             vec = np.ascontiguousarray(keypoints.transpose(1, 2, 0))[
                 :, :, owner] - cell_xy
             long[:, :, cells] = np.where(ok[:, None], vec, 0.)
-            long_w[:, cells] = ok & (cover.reshape(-1)[cells] == 1)
+            long_w[:, cells] = ok & single
         return dict(
             long_offsets=long.reshape(2 * K, H, W),
             long_weights=long_w.reshape(K, H, W))
 
     # ---------------------------------------------------------------- decode
     def decode(self, encoded: DenseMaps) -> Tuple[np.ndarray, np.ndarray]:
-        """People in the maps of one image (MMPose's codec contract), with
-        the paper's decoding settings; models decode through their head,
-        with the settings of their ``test_cfg``.
-
-        Args:
-            encoded (DenseMaps): A batch of one with PersonLab's maps
-                (probabilities and offsets in input pixels).
+        """People in the maps of one image (MMPose's codec contract: a
+        batch of one, probabilities and offsets in input pixels) with the
+        paper's settings; models decode through their head and ``test_cfg``.
 
         Returns:
             tuple: ``keypoints`` (N, K, 2) in input pixels and

@@ -19,39 +19,12 @@ from torch import Tensor
 from ..functional import (compiled, covering_grid_size, follow_tree,
                           group_greedily, is_axis_aligned, oks_hard_nms,
                           tree_traversals)
-from ..structures import DenseMaps, FieldSpec, KeypointSet
+from ..structures import DenseMaps, KeypointSet
 from ..utils.timing import Stopwatch
+from .map_specs import PERSONLAB_FIELDS
 from .personlab_keypoints import (hough_maps, keypoint_seeds, keypoint_terms,
                                   ranked_people, soft_nms_ranking)
 from .personlab_masks import person_masks
-
-#: The maps PersonLab decodes, in the order of the paper.
-PERSONLAB_FIELDS = ('heatmaps', 'short_offsets', 'mid_offsets',
-                    'long_offsets', 'segmentation')
-
-
-def personlab_map_specs(keypoints: KeypointSet,
-                        logits: bool = False) -> Dict[str, FieldSpec]:
-    """The :class:`~personlab_mm.structures.FieldSpec` of each PersonLab
-    map: heatmaps (K) and segmentation (1) are probabilities (``logits``:
-    the network's raw outputs); short- and long-range offsets (K) and
-    mid-range offsets (E directed edges) are fused weighted by the heatmap
-    of their source keypoint or by the segmentation. Under a flip, left and
-    right keypoints and mirrored edges swap (an asymmetric tree cannot be
-    flipped: ``flip_channels=()``)."""
-    prob = 'logits' if logits else 'probability'
-    kpt = tuple(keypoints.flip_indices)
-    try:
-        edge: Tuple[int, ...] = tuple(keypoints.flip_edge_indices)
-    except ValueError:
-        edge = ()
-    return dict(
-        heatmaps=FieldSpec(prob, kpt),
-        short_offsets=FieldSpec('offset', kpt, 'heatmaps'),
-        mid_offsets=FieldSpec('offset', edge, 'heatmaps',
-                              tuple(int(k) for k in keypoints.edge_sources)),
-        long_offsets=FieldSpec('offset', kpt, 'segmentation'),
-        segmentation=FieldSpec(prob))
 
 
 class PersonLabDecoder:
@@ -132,6 +105,9 @@ class PersonLabDecoder:
             ``'default'``.
     """
 
+    #: The maps :meth:`decode` reads.
+    fields: Tuple[str, ...] = PERSONLAB_FIELDS
+
     def __init__(self,
                  keypoints: KeypointSet,
                  radius: float,
@@ -194,13 +170,21 @@ class PersonLabDecoder:
                                           keypoints.num_keypoints)
         self._device_constants: Dict[str, tuple] = {}
 
+    #: Arguments that come from the codec, not from ``test_cfg``.
+    codec_arguments: Tuple[str, ...] = ('keypoints', 'radius')
+
     @classmethod
     def setting_names(cls) -> Tuple[str, ...]:
         """The settings a ``test_cfg`` may give (every argument but
-        ``keypoints`` and ``radius``)."""
-        names = inspect.signature(cls.__init__).parameters
-        return tuple(n for n in names
-                     if n not in ('self', 'keypoints', 'radius'))
+        :attr:`codec_arguments`)."""
+        skip = ('self', 'kwargs', *cls.codec_arguments)
+        names: Dict[str, None] = {}
+        for klass in cls.__mro__:  # a subclass's own, then its bases'
+            if issubclass(klass, PersonLabDecoder) and '__init__' in vars(
+                    klass):
+                names.update((n, None) for n in inspect.signature(
+                    klass.__init__).parameters if n not in skip)
+        return tuple(names)
 
     def fixed_shapes(self, device: torch.device) -> bool:
         """Whether images on ``device`` take the compiled fixed-shape
@@ -253,22 +237,23 @@ class PersonLabDecoder:
             ``scales`` (J,) by descending score, ``J <= max_people``; and
             ``masks`` (J, h, w) bool when the image geometry is given.
         """
-        missing = [n for n in PERSONLAB_FIELDS if n not in maps]
+        missing = [n for n in self.fields if n not in maps]
         if missing:
-            raise ValueError(f'PersonLabDecoder: the maps lack {missing} '
-                             f'(have {sorted(maps)})')
+            raise ValueError(f'{type(self).__name__}: the maps lack '
+                             f'{missing} (have {sorted(maps)})')
         device = maps.device
         fixed = self.fixed_shapes(device)
         clock = Stopwatch(timings, device)
         with clock('prepare'):
             # robustness: any network output (NaN, inf, huge) decodes
             m = maps.sanitized()
-            t = {name: m[name][0] for name in PERSONLAB_FIELDS}
+            t = {name: m[name][0] for name in self.fields}
             t['segmentation'] = t['segmentation'][0]
             if fixed:  # one compiled kernel for any layout or view
                 t = {k: v.clone(memory_format=torch.contiguous_format)
                      for k, v in t.items()}
         people = self._people(t, m.stride, input_size, fixed, clock)
+        people = self._rescore(t, people, m.stride)
         if image_hw is not None:
             with clock('masks'):
                 people['masks'] = self._masks(t, m.stride, people,
@@ -322,6 +307,11 @@ class PersonLabDecoder:
             return self._score(heat, hough, hs, people, stride,
                                kappas.to(people.dtype), fixed)
 
+    def _rescore(self, t: Dict[str, Tensor], people: Dict[str, Tensor],
+                 stride: float) -> Dict[str, Tensor]:
+        """Scores from maps other methods add (PersonLab: none)."""
+        return people
+
     def _no_people(self, like: Tensor) -> Dict[str, Tensor]:
         K = self.keypoints.num_keypoints
         empty = like.new_zeros((0, K))
@@ -366,19 +356,11 @@ class PersonLabDecoder:
         people are padded to ``max_people`` (one compiled shape per image
         size)."""
         long = t['long_offsets']
-        kp, probs, scales = (people['keypoints'], people['keypoint_probs'],
-                             people['scales'])
-        J = kp.shape[0]
+        J = people['keypoints'].shape[0]
         if J == 0:
             return torch.zeros((0, *image_hw), dtype=torch.bool,
                                device=long.device)
-        valid = None
-        if fixed:
-            pad = max(self.max_people, J) - J
-            kp = F.pad(kp, (0, 0, 0, 0, 0, pad))
-            probs = F.pad(probs, (0, 0, 0, pad))
-            scales = F.pad(scales, (0, pad), value=1.)
-            valid = torch.arange(J + pad, device=long.device) < J
+        kp, probs, scales, valid = self._padded_people(people, fixed)
         # the affine in float32, as it always was
         A = torch.as_tensor(np.asarray(image_to_input, dtype=np.float32),
                             device=long.device)
@@ -388,3 +370,19 @@ class PersonLabDecoder:
             self.mask_threshold, self.mask_mode,
             is_axis_aligned(image_to_input), fixed)
         return masks[:J]
+
+    def _padded_people(self, people: Dict[str, Tensor], fixed: bool
+                       ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
+        """Keypoints (J', K, 2), keypoint probabilities (J', K), scales
+        (J',) and which are people (J',) bool; with fixed shapes padded to
+        ``J' = max(max_people, J)`` (one compiled shape per image size),
+        else as they are (``J' = J``, no validity mask)."""
+        kp, probs, scales = (people['keypoints'], people['keypoint_probs'],
+                             people['scales'])
+        if not fixed:
+            return kp, probs, scales, None
+        J = kp.shape[0]
+        pad = max(self.max_people, J) - J
+        return (F.pad(kp, (0, 0, 0, 0, 0, pad)), F.pad(probs, (0, 0, 0, pad)),
+                F.pad(scales, (0, pad), value=1.),
+                torch.arange(J + pad, device=kp.device) < J)

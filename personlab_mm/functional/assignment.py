@@ -88,7 +88,10 @@ def decide(distances: Tensor, valid: Tensor,
             instance.
         valid (Tensor): (J,) bool, the instances that may take pixels.
         max_distance (float, optional): A pixel farther than this from an
-            instance is not given to it.
+            instance is not given to it. With ``exclusive``, the nearest
+            instance is chosen first: a pixel whose nearest instance is too
+            far stays unassigned. An infinite (or NaN) distance never
+            assigns.
         exclusive (bool): Give each pixel only to its nearest valid
             instance (ties: the first); otherwise to every instance within
             ``max_distance``.
@@ -96,7 +99,7 @@ def decide(distances: Tensor, valid: Tensor,
     Returns:
         Tensor: (J, P) bool.
     """
-    owned = valid[:, None].expand_as(distances)
+    owned = valid[:, None] & torch.isfinite(distances)
     if max_distance is not None:
         owned = (distances <= max_distance) & owned
     if exclusive and distances.shape[0]:

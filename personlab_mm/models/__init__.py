@@ -1,8 +1,9 @@
-from .heads import PersonLabHead
-from .losses import PersonLabLogisticLoss, PersonLabOffsetLoss
+from .heads import PersonLabHead, PosePlusSegHead
+from .losses import (PersonLabLogisticLoss, PersonLabOffsetLoss,
+                     PosePlusSegRefineLoss)
 from .pose_estimators import PersonLabEstimator
 
 __all__ = [
-    'PersonLabHead', 'PersonLabLogisticLoss', 'PersonLabOffsetLoss',
-    'PersonLabEstimator'
+    'PersonLabHead', 'PosePlusSegHead', 'PersonLabLogisticLoss',
+    'PersonLabOffsetLoss', 'PosePlusSegRefineLoss', 'PersonLabEstimator'
 ]

@@ -111,6 +111,13 @@ class PersonLabHead(BaseHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    #: What a subclass changes: its prediction layers, targets, maps and
+    #: decoder.
+    predictor_class = PersonLabPredictor
+    target_keys: Tuple[str, ...] = TARGET_KEYS
+    map_specs = staticmethod(personlab_map_specs)
+    decoder_class = PersonLabDecoder
+
     def __init__(self,
                  in_channels: int,
                  decoder: ConfigType,
@@ -149,15 +156,15 @@ class PersonLabHead(BaseHead):
         self.register_buffer(
             'edge_targets', torch.as_tensor(self.keypoints.edge_targets),
             persistent=False)
-        self.raw_specs = personlab_map_specs(self.keypoints, logits=True)
-        self.specs = personlab_map_specs(self.keypoints)
+        self.raw_specs = self.map_specs(self.keypoints, logits=True)
+        self.specs = self.map_specs(self.keypoints)
         self._decoders: Dict[tuple, PersonLabDecoder] = {}
 
         K, E = self.keypoints.num_keypoints, self.keypoints.num_edges
-        self.predictor = PersonLabPredictor(in_channels, K, E, offset_scale)
+        self.predictor = self.predictor_class(in_channels, K, E, offset_scale)
         self.intermediate_predictor = None
         if intermediate_in_channels is not None:
-            self.intermediate_predictor = PersonLabPredictor(
+            self.intermediate_predictor = self.predictor_class(
                 intermediate_in_channels, K, E, offset_scale)
         self.loss_module = nn.ModuleDict({
             name: build_in_mmpose_scope(MODELS, cfg)
@@ -180,7 +187,7 @@ class PersonLabHead(BaseHead):
             DenseMaps: logits and refined offsets (see the class
             docstring).
         """
-        heatmaps, short, mid, long, seg = raw
+        heatmaps, short, mid, long, seg = raw[:5]
         B, _, H, W = short.shape
         K, E = self.keypoints.num_keypoints, self.keypoints.num_edges
         fields = short.view(B, K, 2, H, W)
@@ -228,18 +235,18 @@ class PersonLabHead(BaseHead):
         return branches
 
     # ------------------------------------------------------------------ loss
-    @staticmethod
-    def _stack_targets(batch_data_samples: OptSampleList
+    def _stack_targets(self, batch_data_samples: OptSampleList
                        ) -> Dict[str, Tensor]:
         targets = {}
-        for key in TARGET_KEYS:
+        for key in self.target_keys:
             try:
                 targets[key] = torch.stack(
                     [d.gt_fields.get(key) for d in batch_data_samples])
             except (AttributeError, TypeError) as e:
                 raise KeyError(
-                    f'PersonLabHead.loss needs gt_fields.{key}: add '
-                    'GeneratePersonLabTargets to the training pipeline') from e
+                    f'{type(self).__name__}.loss needs gt_fields.{key}: add '
+                    'GeneratePersonLabTargets with the head\'s codec to the '
+                    'training pipeline') from e
         return targets
 
     def loss(self,
@@ -255,7 +262,6 @@ class PersonLabHead(BaseHead):
         """
         t = self._stack_targets(batch_data_samples)
         losses = dict()
-        lm = self.loss_module
         for prefix, out in self.forward_train(feats):
             if out.grid_hw != tuple(t['heatmaps'].shape[-2:]):
                 raise ValueError(
@@ -265,15 +271,26 @@ class PersonLabHead(BaseHead):
                     'input_size/output_stride against the backbone strides '
                     'and dilations')
             w = 1. if not prefix else self.intermediate_loss_weight
-            losses[f'loss/{prefix}heatmap'] = w * lm['heatmap'](
-                out['heatmaps'], t['heatmaps'], t['heatmap_weights'])
-            losses[f'loss/{prefix}segmentation'] = w * lm['segmentation'](
-                out['segmentation'], t['segmentation'],
-                t['segmentation_weights'])
-            for name in ('short', 'mid', 'long'):
-                losses[f'loss/{prefix}{name}'] = w * lm[name](
-                    out[f'{name}_offsets'], t[f'{name}_offsets'],
-                    t[f'{name}_weights'])
+            losses.update({
+                f'loss/{prefix}{name}': w * value
+                for name, value in self._branch_losses(out, t).items()
+            })
+        return losses
+
+    def _branch_losses(self, out: DenseMaps,
+                       t: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Unweighted-by-branch losses of one branch's outputs, by name."""
+        lm = self.loss_module
+        losses = dict(
+            heatmap=lm['heatmap'](out['heatmaps'], t['heatmaps'],
+                                  t['heatmap_weights']),
+            segmentation=lm['segmentation'](out['segmentation'],
+                                            t['segmentation'],
+                                            t['segmentation_weights']))
+        for name in ('short', 'mid', 'long'):
+            losses[name] = lm[name](out[f'{name}_offsets'],
+                                    t[f'{name}_offsets'],
+                                    t[f'{name}_weights'])
         return losses
 
     # --------------------------------------------------------------- predict
@@ -282,12 +299,17 @@ class PersonLabHead(BaseHead):
         probabilities for heatmaps and segmentation, offsets in input
         pixels, at the head's current ``output_stride``."""
         out = self.forward(feats)
-        return DenseMaps(
-            {
-                name: t.float().sigmoid() if self.raw_specs[name].kind ==
-                'logits' else t.float()
-                for name, t in out.items()
-            }, self.specs, out.stride)
+        probs = {
+            name: t.float().sigmoid()
+            if self.raw_specs[name].kind == 'logits' else t.float()
+            for name, t in out.items()
+        }
+        return DenseMaps(self._decoded_fields(probs), self.specs, out.stride)
+
+    def _decoded_fields(self, maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The maps the decoder reads (probabilities, offsets), by field
+        name, from all the outputs."""
+        return maps
 
     def fused_maps(self, feats, batch_data_samples: OptSampleList,
                    test_cfg: ConfigType) -> DenseMaps:
@@ -345,20 +367,24 @@ class PersonLabHead(BaseHead):
     def test_cfg_keys(self) -> Tuple[str, ...]:
         """The ``test_cfg`` keys :meth:`predict` reads."""
         return ('flip_test', 'multiscale', 'multiscale_test',
-                'decode_masks') + PersonLabDecoder.setting_names()
+                'decode_masks') + self.decoder_class.setting_names()
 
     def decoder_for(self, test_cfg: ConfigType) -> PersonLabDecoder:
         """The decoder with the settings of ``test_cfg`` (built once per
         distinct settings)."""
         settings = {
             k: test_cfg[k]
-            for k in PersonLabDecoder.setting_names() if k in test_cfg
+            for k in self.decoder_class.setting_names() if k in test_cfg
         }
         key = tuple(sorted((k, repr(v)) for k, v in settings.items()))
         if key not in self._decoders:
-            self._decoders[key] = PersonLabDecoder(
-                self.keypoints, self.decoder.radius, **settings)
+            self._decoders[key] = self.decoder_class(
+                **self._codec_decoder_arguments(), **settings)
         return self._decoders[key]
+
+    def _codec_decoder_arguments(self) -> dict:
+        """The decoder's arguments that come from the codec."""
+        return dict(keypoints=self.keypoints, radius=self.decoder.radius)
 
     def decode(self,
                maps: DenseMaps,

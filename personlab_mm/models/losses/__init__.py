@@ -1,3 +1,6 @@
 from .personlab_losses import PersonLabLogisticLoss, PersonLabOffsetLoss
+from .poseplusseg_losses import PosePlusSegRefineLoss
 
-__all__ = ['PersonLabLogisticLoss', 'PersonLabOffsetLoss']
+__all__ = [
+    'PersonLabLogisticLoss', 'PersonLabOffsetLoss', 'PosePlusSegRefineLoss'
+]

@@ -7,7 +7,7 @@ from mmpose.registry import MODELS
 from torch import Tensor
 
 
-def _weighted_mean(loss: Tensor, weight: Optional[Tensor]) -> Tensor:
+def weighted_mean(loss: Tensor, weight: Optional[Tensor]) -> Tensor:
     """Sum of ``loss * weight`` over the count of weighted elements.
 
     ``weight`` broadcasts against ``loss``; positions with weight 0 add
@@ -54,7 +54,7 @@ class PersonLabLogisticLoss(nn.Module):
         """
         loss = F.binary_cross_entropy_with_logits(
             logits.float(), target.float(), reduction='none')
-        return _weighted_mean(loss, weight) * self.loss_weight
+        return weighted_mean(loss, weight) * self.loss_weight
 
 
 @MODELS.register_module()
@@ -96,4 +96,4 @@ class PersonLabOffsetLoss(nn.Module):
             pred = pred.view(B, C2 // 2, 2, H, W)
         err = (pred.float() - target.float().view(pred.shape)).abs()
         err = err.sum(dim=2) / self.radius
-        return _weighted_mean(err, weight) * self.loss_weight
+        return weighted_mean(err, weight) * self.loss_weight
