@@ -22,7 +22,7 @@ codec = dict(
     metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
     tree_edges='personlab_coco',
     body_alpha=0.4,
-    centroid='mask_mean')
+    centroid='right_shoulder')
 
 model = dict(
     head=dict(type='PosePlusSegHead', decoder=codec),

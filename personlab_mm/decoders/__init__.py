@@ -13,7 +13,7 @@ from .personlab_masks import (cell_distances, embedding_distances,
 from .poseplusseg import PosePlusSegDecoder, body_boosted_scores
 from .poseplusseg_masks import (centroid_cell_distances,
                                 exclusive_person_masks, person_centroids,
-                                weighted_median)
+                                shared_centroids, weighted_median)
 
 __all__ = [
     'PERSONLAB_FIELDS', 'PersonLabDecoder', 'hough_maps', 'keypoint_seeds',
@@ -23,5 +23,6 @@ __all__ = [
     'keypoint_terms', 'local_mass', 'ranked_people', 'sample_keypoint_maps',
     'soft_nms_ranking', 'POSEPLUSSEG_FIELDS', 'poseplusseg_map_specs',
     'PosePlusSegDecoder', 'body_boosted_scores', 'centroid_cell_distances',
-    'exclusive_person_masks', 'person_centroids', 'weighted_median'
+    'exclusive_person_masks', 'person_centroids', 'shared_centroids',
+    'weighted_median'
 ]

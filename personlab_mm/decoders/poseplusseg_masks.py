@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..functional import assign_pixels, near_cells, sample_points, select
+from ..functional import (assign_pixels, greedy_accept, near_cells,
+                          sample_points, select)
 
 
 def weighted_median(values: Tensor, weights: Tensor) -> Tensor:
@@ -73,6 +74,44 @@ def person_centroids(keypoints: Tensor, keypoint_probs: Tensor,
     mean = (xy.view(J, K, 2) * weights[..., None]).sum(1) / weights.sum(
         1, keepdim=True)
     return torch.where(torch.isnan(centroids), mean, centroids)
+
+
+def shared_centroids(centroids: Tensor, scales: Tensor,
+                     distance_threshold: float,
+                     valid: Optional[Tensor] = None) -> Tensor:
+    r"""Which person's mask each decoded person takes.
+
+    People come by descending score. A person whose centroid lies within
+    ``distance_threshold`` times a better person's scale of that person's
+    centroid is a second pose of the same body (a duplicate, or a false
+    detection on it): it takes that person's mask instead of competing for
+    the body's pixels, which would split them between the two. The better
+    people are chosen greedily (:func:`~personlab_mm.functional.
+    greedy_accept`, one host transfer).
+
+    Args:
+        centroids (Tensor): (J, 2) input pixels.
+        scales (Tensor): (J,) :math:`\lambda_j`.
+        distance_threshold (float): t.
+        valid (Tensor, optional): (J,) bool, the people (padding excluded).
+
+    Returns:
+        Tensor: (J,) long; ``j`` for a person who owns pixels itself.
+    """
+    J = centroids.shape[0]
+    one = torch.arange(J, device=centroids.device)
+    near = torch.cdist(centroids, centroids) <= (distance_threshold *
+                                                 scales)[None, :]
+    blocked = near & (one[None, :] < one[:, None])  # [x, n]: n better
+    alive = None if valid is None else valid.cpu().numpy()
+    accepted = torch.as_tensor(
+        greedy_accept(blocked.cpu().numpy(), J, alive), dtype=torch.long,
+        device=centroids.device)
+    if accepted.numel() == 0:
+        return one
+    takes = blocked[:, accepted] | (one[:, None] == accepted[None, :])
+    return torch.where(takes.any(dim=1),
+                       accepted[takes.to(torch.uint8).argmax(dim=1)], one)
 
 
 def centroid_cell_distances(segmentation: Tensor, mask_offsets: Tensor,

@@ -8,7 +8,7 @@ from personlab_testing import build_codec, standing_person
 from personlab_mm.analysis import encoded_to_maps
 from personlab_mm.decoders import (PosePlusSegDecoder, body_boosted_scores,
                                    exclusive_person_masks, person_centroids,
-                                   weighted_median)
+                                   shared_centroids, weighted_median)
 
 IDENTITY = np.array([[1., 0., 0.], [0., 1., 0.]])
 
@@ -135,3 +135,20 @@ def test_body_boost_setting_and_codec_arguments():
         del enc['body_heatmap'], enc['mask_offsets']
         maps = encoded_to_maps(enc, codec.keypoints, 8.)
         PosePlusSegDecoder(codec.keypoints, 32.).decode(maps, (129, 129))
+
+
+def test_second_poses_of_a_body_share_its_mask():
+    centroids = torch.tensor([[50., 50.], [200., 50.], [55., 50.],
+                              [205., 52.], [120., 50.]])
+    scales = torch.tensor([40., 40., 40., 40., 40.])  # t * scale = 10 px
+    owner = shared_centroids(centroids, scales, 0.25)
+    # 2 is 5 px from 0, 3 is 5.4 px from 1: they take those masks
+    assert owner.tolist() == [0, 1, 0, 1, 4]
+    # a better person that is itself a duplicate does not own: 2 -> 0
+    chained = shared_centroids(torch.tensor([[0., 0.], [8., 0.], [16., 0.]]),
+                               torch.full((3,), 40.), 0.25)
+    assert chained.tolist() == [0, 0, 2]
+    # padding never owns
+    valid = torch.tensor([False, True, True, True, True])
+    assert shared_centroids(centroids, scales, 0.25, valid)[1:].tolist() == [
+        1, 2, 1, 4]
