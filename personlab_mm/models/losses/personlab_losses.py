@@ -21,8 +21,45 @@ def weighted_mean(loss: Tensor, weight: Optional[Tensor]) -> Tensor:
     return (loss * weight).sum() / weight.sum().clamp(min=1.)
 
 
+class MaskedMapLoss(nn.Module):
+    """A per-position loss on (B, C, H, W) maps, averaged over the
+    positions whose weight is non-zero (:func:`weighted_mean`) and
+    multiplied by ``loss_weight``; subclasses define :meth:`elementwise`.
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.
+    """
+
+    def __init__(self, loss_weight: float = 1.) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def elementwise(self, pred: Tensor, target: Tensor) -> Tensor:
+        """(B, C, H, W) float32 losses of each position."""
+        raise NotImplementedError
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): (B, C, H, W) predictions (what
+                :meth:`elementwise` takes).
+            target (Tensor): (B, C, H, W) targets in [0, 1].
+            weight (Tensor, optional): Broadcastable to (B, C, H, W), e.g.
+                (B, 1, H, W).
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        loss = self.elementwise(pred.float(), target.float())
+        return weighted_mean(loss, weight) * self.loss_weight
+
+
 @MODELS.register_module()
-class PersonLabLogisticLoss(nn.Module):
+class PersonLabLogisticLoss(MaskedMapLoss):
     """Masked logistic (binary cross-entropy) loss on logits.
 
     Used for the keypoint heatmaps and the person segmentation: the average
@@ -33,28 +70,9 @@ class PersonLabLogisticLoss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.
     """
 
-    def __init__(self, loss_weight: float = 1.) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                logits: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            logits (Tensor): (B, C, H, W) logits.
-            target (Tensor): (B, C, H, W) targets in [0, 1].
-            weight (Tensor, optional): Broadcastable to (B, C, H, W), e.g.
-                (B, 1, H, W).
-
-        Returns:
-            Tensor: scalar loss.
-        """
-        loss = F.binary_cross_entropy_with_logits(
-            logits.float(), target.float(), reduction='none')
-        return weighted_mean(loss, weight) * self.loss_weight
+    def elementwise(self, logits: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            logits, target, reduction='none')
 
 
 @MODELS.register_module()
