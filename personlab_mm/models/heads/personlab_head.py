@@ -18,11 +18,6 @@ from ..utils.instances import decode_instances
 from ..utils.refine import refine_long_offsets, refine_mid_offsets
 from ..utils.tta import average, flip_back, pyramid_sizes, rescale_to
 
-#: Target keys of ``gt_fields``, as :class:`PersonLabCodec` encodes them.
-TARGET_KEYS = ('heatmaps', 'heatmap_weights', 'short_offsets',
-               'short_weights', 'mid_offsets', 'mid_weights', 'long_offsets',
-               'long_weights', 'segmentation', 'segmentation_weights')
-
 
 class PersonLabPredictor(nn.Module):
     """One set of 1x1 prediction layers (one per output) on a feature map.
@@ -74,15 +69,13 @@ class PersonLabHead(BaseHead):
     set of prediction layers on an intermediate backbone stage (paper 4.1)
     is trained with the same losses and ignored at test time.
 
-    Outputs are :class:`~personlab_mm.structures.DenseMaps` with the fields
-    of :func:`~personlab_mm.decoders.personlab_map_specs`: ``heatmaps`` (B,
-    K, H, W) and ``segmentation`` (B, 1, H, W) (logits from
-    :meth:`forward`, probabilities from :meth:`predict_maps`),
-    ``short_offsets`` and ``long_offsets`` (B, K, 2, H, W) and
-    ``mid_offsets`` (B, E, 2, H, W) in input pixels. :meth:`predict`
-    decodes people and their masks (MMPose's bottom-up contract, with the
-    decoding settings of ``test_cfg``, see
-    :class:`~personlab_mm.decoders.PersonLabDecoder`).
+    Outputs are :class:`~personlab_mm.structures.DenseMaps`
+    (:func:`~personlab_mm.decoders.personlab_map_specs`): ``heatmaps`` (B,
+    K, H, W) and ``segmentation`` (B, 1, H, W) (logits from :meth:`forward`,
+    probabilities from :meth:`predict_maps`), ``short_offsets``,
+    ``long_offsets`` (B, K, 2, H, W), ``mid_offsets`` (B, E, 2, H, W) in
+    input pixels. :meth:`predict` decodes people and masks (MMPose's
+    bottom-up contract; ``test_cfg``: :class:`~..decoders.PersonLabDecoder`).
 
     Args:
         in_channels (int): Channels of the main feature map.
@@ -111,10 +104,16 @@ class PersonLabHead(BaseHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    #: What a subclass changes: its prediction layers, targets, maps and
-    #: decoder.
+    #: What a subclass changes: prediction layers, losses, maps, decoder.
     predictor_class = PersonLabPredictor
-    target_keys: Tuple[str, ...] = TARGET_KEYS
+    #: (loss name, output field, target key, weight key) of each loss
+    loss_terms: Tuple[Tuple[str, str, str, str], ...] = (
+        ('heatmap', 'heatmaps', 'heatmaps', 'heatmap_weights'),
+        ('segmentation', 'segmentation', 'segmentation',
+         'segmentation_weights'),
+        ('short', 'short_offsets', 'short_offsets', 'short_weights'),
+        ('mid', 'mid_offsets', 'mid_offsets', 'mid_weights'),
+        ('long', 'long_offsets', 'long_offsets', 'long_weights'))
     map_specs = staticmethod(personlab_map_specs)
     decoder_class = PersonLabDecoder
 
@@ -235,6 +234,12 @@ class PersonLabHead(BaseHead):
         return branches
 
     # ------------------------------------------------------------------ loss
+    @property
+    def target_keys(self) -> Tuple[str, ...]:
+        """The ``gt_fields`` keys :attr:`loss_terms` read."""
+        return tuple(dict.fromkeys(k for _, _, target, weight in
+                                   self.loss_terms for k in (target, weight)))
+
     def _stack_targets(self, batch_data_samples: OptSampleList
                        ) -> Dict[str, Tensor]:
         targets = {}
@@ -279,19 +284,11 @@ class PersonLabHead(BaseHead):
 
     def _branch_losses(self, out: DenseMaps,
                        t: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Unweighted-by-branch losses of one branch's outputs, by name."""
-        lm = self.loss_module
-        losses = dict(
-            heatmap=lm['heatmap'](out['heatmaps'], t['heatmaps'],
-                                  t['heatmap_weights']),
-            segmentation=lm['segmentation'](out['segmentation'],
-                                            t['segmentation'],
-                                            t['segmentation_weights']))
-        for name in ('short', 'mid', 'long'):
-            losses[name] = lm[name](out[f'{name}_offsets'],
-                                    t[f'{name}_offsets'],
-                                    t[f'{name}_weights'])
-        return losses
+        """One branch's losses by name (:attr:`loss_terms`)."""
+        return {
+            name: self.loss_module[name](out[output], t[target], t[weight])
+            for name, output, target, weight in self.loss_terms
+        }
 
     # --------------------------------------------------------------- predict
     def predict_maps(self, feats: Sequence[Tensor]) -> DenseMaps:

@@ -12,12 +12,7 @@ from ...codecs import PosePlusSegCodec
 from ...decoders import PosePlusSegDecoder, poseplusseg_map_specs
 from ...structures import DenseMaps, FieldSpec
 from ...utils.registry import build_in_mmpose_scope
-from .personlab_head import TARGET_KEYS, PersonLabHead, PersonLabPredictor
-
-#: Target keys of ``gt_fields``, as :class:`PosePlusSegCodec` encodes them.
-POSEPLUSSEG_TARGET_KEYS = TARGET_KEYS + (
-    'body_heatmap', 'body_heatmap_weights', 'mask_offsets',
-    'mask_offset_weights')
+from .personlab_head import PersonLabHead, PersonLabPredictor
 
 
 class PosePlusSegPredictor(PersonLabPredictor):
@@ -103,7 +98,13 @@ class PosePlusSegHead(PersonLabHead):
     """
 
     predictor_class = PosePlusSegPredictor
-    target_keys = POSEPLUSSEG_TARGET_KEYS
+    loss_terms = PersonLabHead.loss_terms + (
+        ('body_heatmap', 'body_heatmap', 'body_heatmap',
+         'body_heatmap_weights'),
+        ('mask_offset', 'mask_offsets', 'mask_offsets', 'mask_offset_weights'),
+        ('keypoint_refine', 'heatmaps_refined', 'heatmaps', 'heatmap_weights'),
+        ('mask_refine', 'segmentation_refined', 'segmentation',
+         'segmentation_weights'))
     map_specs = staticmethod(poseplusseg_map_specs)
     decoder_class = PosePlusSegDecoder
 
@@ -156,25 +157,6 @@ class PosePlusSegHead(PersonLabHead):
                  heatmaps_refined=self.keypoint_refine(maps['heatmaps']),
                  segmentation_refined=self.mask_refine(
                      maps['segmentation'])), self.raw_specs, maps.stride)
-
-    def _branch_losses(self, out: DenseMaps,
-                       t: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        lm = self.loss_module
-        losses = super()._branch_losses(out, t)
-        losses.update(
-            body_heatmap=lm['body_heatmap'](out['body_heatmap'],
-                                            t['body_heatmap'],
-                                            t['body_heatmap_weights']),
-            mask_offset=lm['mask_offset'](out['mask_offsets'],
-                                          t['mask_offsets'],
-                                          t['mask_offset_weights']),
-            keypoint_refine=lm['keypoint_refine'](out['heatmaps_refined'],
-                                                  t['heatmaps'],
-                                                  t['heatmap_weights']),
-            mask_refine=lm['mask_refine'](out['segmentation_refined'],
-                                          t['segmentation'],
-                                          t['segmentation_weights']))
-        return losses
 
     def _decoded_fields(self, maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """The refined SKHM and segmentation replace the raw ones."""
