@@ -2,14 +2,29 @@
 belongs to: shared by the codecs whose targets point from a person's
 pixels to that person (PersonLab's long-range offsets, PosePlusSeg's mask
 offsets)."""
-from typing import NamedTuple, Tuple
+from typing import NamedTuple
 
 import numpy as np
 
 
+class ClaimedCells(NamedTuple):
+    """The cells with a per-person target (:func:`claimed_cells`).
+
+    Attributes:
+        cells (np.ndarray): (P,) flat indices ``row * W + col``.
+        owner (np.ndarray): (P,) int, the person each cell's target is of.
+        single (np.ndarray): (P,) bool, owned by exactly one person (the
+            target is trained there).
+    """
+    cells: np.ndarray
+    owner: np.ndarray
+    single: np.ndarray
+
+
 class PeopleOnGrid(NamedTuple):
     """The people of one image as :meth:`PersonLabCodec.encode` prepared
-    them, for the targets of subclasses.
+    them, for the per-person targets (long-range offsets and those of
+    subclasses).
 
     Attributes:
         keypoints (np.ndarray): (N, K, 2) input pixels.
@@ -17,18 +32,15 @@ class PeopleOnGrid(NamedTuple):
             people (``min_keypoints``).
         coverage (np.ndarray): (N, H, W) mask coverage of each cell (the
             keypoint disks for people without a mask).
-        owned (np.ndarray): (N, H, W) bool, the cells each person owns.
-        crowd (np.ndarray): (H, W) bool crowd cells.
+        claimed (ClaimedCells): Which person each target cell is of.
     """
     keypoints: np.ndarray
     labelled: np.ndarray
     coverage: np.ndarray
-    owned: np.ndarray
-    crowd: np.ndarray
+    claimed: ClaimedCells
 
 
-def claimed_cells(owned: np.ndarray, crowd: np.ndarray
-                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def claimed_cells(owned: np.ndarray, crowd: np.ndarray) -> ClaimedCells:
     """The cells with a per-person target, their owner, and whether the
     target is trained there.
 
@@ -44,13 +56,12 @@ def claimed_cells(owned: np.ndarray, crowd: np.ndarray
         crowd (np.ndarray): (H, W) bool crowd cells.
 
     Returns:
-        tuple: flat cell indices ``row * W + col`` (P,), the owner of each
-        (P,) int, and (P,) bool: the cell is owned by exactly one person.
+        ClaimedCells: the cells, their owners, whether one person owns each.
     """
     N, H, W = owned.shape
     if N == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0, dtype=bool)
+        return ClaimedCells(empty, empty.copy(), np.zeros(0, dtype=bool))
     cover = owned.sum(axis=0)
     # one-cell dilation of every mask (3x3, separable), for the outer ring
     padded = np.pad(owned, ((0, 0), (1, 1), (1, 1)))
@@ -64,4 +75,4 @@ def claimed_cells(owned: np.ndarray, crowd: np.ndarray
     by_area = np.argsort(area, kind='stable')
     owner = by_area[claim.reshape(N, H * W)[by_area][:, cells].argmax(
         axis=0)]
-    return cells, owner, cover.reshape(-1)[cells] == 1
+    return ClaimedCells(cells, owner, cover.reshape(-1)[cells] == 1)

@@ -259,8 +259,10 @@ class PersonLabCodec(BaseKeypointCodec):
             coverage[~masked] = keypoint_regions(
                 keypoints[~masked], labelled[~masked], (W, H),
                 self.output_stride, self.radius)
-        owned = coverage >= 0.5  # (N, H, W) cells each person owns
         crowd_any = crowd > 0
+        # the cells each person owns: at least half covered
+        people = PeopleOnGrid(keypoints, labelled, coverage,
+                              claimed_cells(coverage >= 0.5, crowd >= 0.5))
 
         encoded = dict()
         encoded.update(self._encode_disks(keypoints, labelled))
@@ -268,17 +270,12 @@ class PersonLabCodec(BaseKeypointCodec):
             np.zeros((H, W), dtype=bool)
         encoded['heatmap_weights'] = (~(crowd_any | untrained_area)).astype(
             np.float32)[None]
-        encoded.update(
-            self._encode_long_range(keypoints, labelled, owned,
-                                    crowd >= 0.5))
+        encoded.update(self._encode_long_range(people))
         encoded['segmentation'] = np.clip(segmentation, 0., 1.)[None]
         encoded['segmentation_weights'] = (~crowd_any & masked.all()).astype(
             np.float32)[None]
         assert encoded['mid_offsets'].shape == (2 * E, H, W)
-        encoded.update(
-            self._encode_more(
-                PeopleOnGrid(keypoints, labelled, coverage, owned,
-                             crowd >= 0.5), encoded))
+        encoded.update(self._encode_more(people, encoded))
         return encoded
 
     def _encode_more(self, people: PeopleOnGrid,
@@ -356,28 +353,21 @@ class PersonLabCodec(BaseKeypointCodec):
             mid_offsets=mid.reshape(2 * E, H, W),
             mid_weights=mid_w.reshape(E, H, W))
 
-    def _encode_long_range(self, keypoints: np.ndarray, labelled: np.ndarray,
-                           owned: np.ndarray, crowd: np.ndarray
+    def _encode_long_range(self, people: PeopleOnGrid
                            ) -> Dict[str, np.ndarray]:
         """Long-range targets at the cells people claim, weighted where one
         person owns the cell (:func:`~.ownership.claimed_cells`: the
         targets stay a complete perfect output up to mask borders). Only
         the claimed cells are computed, so the cost follows the people's
-        area.
-
-        Args:
-            keypoints (np.ndarray): (N, K, 2).
-            labelled (np.ndarray): (N, K) bool.
-            owned (np.ndarray): (N, H, W) bool cells of each person.
-            crowd (np.ndarray): (H, W) bool crowd cells (no targets).
-        """
+        area."""
         W, H = self.heatmap_size
         K, HW = self.num_keypoints, H * W
         long = np.zeros((K, 2, HW), dtype=np.float32)
         long_w = np.zeros((K, HW), dtype=np.float32)
-        cells, owner, single = claimed_cells(owned, crowd)
+        cells, owner, single = people.claimed
+        keypoints = people.keypoints
         if cells.size:
-            ok = labelled.T[:, owner]  # (K, P)
+            ok = people.labelled.T[:, owner]  # (K, P)
             xs, ys = self.grid_points()
             cell_xy = np.stack([xs[cells % W], ys[cells // W]])  # (2, P)
             # (K, 2, N) -> (K, 2, P): the owners' keypoints

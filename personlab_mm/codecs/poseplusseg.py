@@ -6,7 +6,7 @@ import numpy as np
 from mmpose.registry import KEYPOINT_CODECS
 
 from .disks import disk_counts
-from .ownership import PeopleOnGrid, claimed_cells
+from .ownership import PeopleOnGrid
 from .personlab import PersonLabCodec
 
 #: ``centroid`` value for the mean position of a person's mask (Eq. 2).
@@ -44,8 +44,9 @@ class PosePlusSegCodec(PersonLabCodec):
       pixels (Eq. 2) but draws a keypoint, the right shoulder, as the
       centre of attraction (its Fig. 5a); ``centroid`` chooses:
       ``'mask_mean'`` (the coverage-weighted mean of the person's cells;
-      the default: the higher decoding upper bound, see the PosePlusSeg
-      configs) or a keypoint name such as ``'right_shoulder'``. Ownership
+      the default, defined for any keypoint set) or a keypoint name such as
+      ``'right_shoulder'`` (what the PosePlusSeg configs use: the higher
+      decoding upper bound). Ownership
       and weights are the long-range offsets' (trained at cells one person
       owns, outside crowds; cells shared by people and a one-cell ring
       around each person carry the smallest person's offsets with weight 0
@@ -147,7 +148,7 @@ class PosePlusSegCodec(PersonLabCodec):
         W, H = self.heatmap_size
         offsets = np.zeros((2, H * W), dtype=np.float32)
         weights = np.zeros(H * W, dtype=np.float32)
-        cells, owner, single = claimed_cells(people.owned, people.crowd)
+        cells, owner, single = people.claimed
         if cells.size:
             centroid, trained = self.centroids(people)
             xs, ys = self.grid_points()
