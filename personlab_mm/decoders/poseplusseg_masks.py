@@ -135,17 +135,13 @@ def centroid_cell_distances(segmentation: Tensor, mask_offsets: Tensor,
     return D.view(J, H, W)
 
 
-def corner_minimum(field: Tensor, x: Tensor, y: Tensor,
-                   stride: float) -> Tensor:
-    """(J, P): the smallest value of ``field`` (J, H, W) over the four grid
-    cells around each input position ``(x, y)`` (P,), those bilinear
-    sampling there reads (cells off the grid count as +inf)."""
-    H, W = field.shape[-2:]
+def corner_minima(field: Tensor) -> Tensor:
+    """(J, H, W): at cell ``(i, j)``, the smallest value of ``field``
+    (J, H, W) over cells ``(i..i+1, j..j+1)``, the four cells bilinear
+    sampling reads anywhere between them (cells off the grid count as
+    +inf)."""
     padded = F.pad(field[None], (0, 1, 0, 1), value=float('inf'))
-    lowest = -F.max_pool2d(-padded, 2, stride=1)[0]  # (J, H, W)
-    ix = torch.floor(x / stride).clamp(0, W - 1).long()
-    iy = torch.floor(y / stride).clamp(0, H - 1).long()
-    return lowest[:, iy, ix]
+    return -F.max_pool2d(-padded, 2, stride=1)[0]
 
 
 def exclusive_person_masks(segmentation: Tensor,
@@ -175,7 +171,7 @@ def exclusive_person_masks(segmentation: Tensor,
     decided on the interpolated field: ``mode='grid'`` interpolates the cells'
     distances :math:`\|x_c + MO(x_c) - C_j\|` bilinearly at the pixel,
     ``mode='pixel'`` samples the mask offsets there. The threshold holds when
-    one of the four cells around the pixel passes it (:func:`corner_minimum`):
+    one of the four cells around the pixel passes it (:func:`corner_minima`):
     between the cells of two people an interpolated embedding lies half-way
     between their centroids and would belong to neither, a band of lost pixels
     along every border between people whose centroids are more than :math:`2 t
@@ -211,6 +207,8 @@ def exclusive_person_masks(segmentation: Tensor,
     owners = owners if valid is None else owners & valid
     D_cells = centroid_cell_distances(seg, mask_offsets, stride, C,
                                       seg_threshold, fixed)
+    H, W = seg.shape
+    close_cells = corner_minima(D_cells) <= limits[:, None, None]
 
     def distance(x: Tensor, y: Tensor) -> Tensor:
         if mode == 'grid':
@@ -219,7 +217,9 @@ def exclusive_person_masks(segmentation: Tensor,
             mo = sample_points(mask_offsets, x / stride, y / stride)
             nearest = torch.hypot((x + mo[0])[None] - C[:, 0, None],
                                   (y + mo[1])[None] - C[:, 1, None])
-        close = corner_minimum(D_cells, x, y, stride) <= limits[:, None]
+        ix = torch.floor(x / stride).clamp(0, W - 1).long()
+        iy = torch.floor(y / stride).clamp(0, H - 1).long()
+        close = close_cells[:, iy, ix]
         return torch.where(close, nearest, torch.full_like(nearest,
                                                            float('inf')))
 
