@@ -16,7 +16,7 @@ from ...structures import DenseMaps
 from ...utils.registry import build_in_mmpose_scope
 from ..utils.instances import decode_instances
 from ..utils.refine import refine_long_offsets, refine_mid_offsets
-from ..utils.tta import average, flip_back, pyramid_sizes, rescale_to
+from ..utils.tta import fuse_test_time_maps
 
 
 class PersonLabPredictor(nn.Module):
@@ -186,7 +186,7 @@ class PersonLabHead(BaseHead):
             DenseMaps: logits and refined offsets (see the class
             docstring).
         """
-        heatmaps, short, mid, long, seg = raw[:5]
+        heatmaps, short, mid, long, seg = raw
         B, _, H, W = short.shape
         K, E = self.keypoints.num_keypoints, self.keypoints.num_edges
         fields = short.view(B, K, 2, H, W)
@@ -319,26 +319,14 @@ class PersonLabHead(BaseHead):
                 "PersonLabHead: MMPose's multiscale_test (aug_scales from the "
                 'pipeline) is not supported; use PersonLabEstimator with '
                 'test_cfg.multiscale=[longest sides]')
-        flip = test_cfg.get('flip_test', False)
-        sides = test_cfg.get('multiscale')
-        input_hw = tuple(batch_data_samples[0].metainfo['batch_input_shape'])
-        sizes = pyramid_sizes(input_hw, sides, self.output_stride)
-        per_scale = feats if sides else [feats]
-        if len(per_scale) != len(sizes):
-            raise ValueError(f'PersonLabHead: {len(per_scale)} scales of '
-                             f'features for the {len(sizes)} inputs {sizes}')
-        fused = []
-        for scale_feats, size in zip(per_scale, sizes):
-            maps = [self.predict_maps(scale_feats[0] if flip else
-                                      scale_feats)]
-            if flip:
-                maps.append(
-                    flip_back(self.predict_maps(scale_feats[1]), size[1]))
-            maps = average(maps)
-            if fused:
-                maps = rescale_to(maps, size, input_hw, fused[0].grid_hw)
-            fused.append(maps)
-        return average(fused)
+        try:
+            return fuse_test_time_maps(
+                self.predict_maps, feats,
+                tuple(batch_data_samples[0].metainfo['batch_input_shape']),
+                test_cfg.get('flip_test', False), test_cfg.get('multiscale'),
+                self.output_stride)
+        except ValueError as error:  # feature nesting against the sizes
+            raise ValueError(f'{type(self).__name__}: {error}') from None
 
     def predict(self,
                 feats,

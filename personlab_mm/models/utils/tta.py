@@ -8,7 +8,7 @@ All functions take and return batched maps. Geometry follows
 corner-aligned (``align_corners=True``).
 """
 import math
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -133,3 +133,37 @@ def average(maps: Sequence[DenseMaps]) -> DenseMaps:
         return torch.where(total > 1e-6, num / total.clamp(min=1e-6), plain)
 
     return first.map(fuse)
+
+
+def fuse_test_time_maps(predict_maps: Callable[..., DenseMaps], feats,
+                        input_hw: Tuple[int, int], flip: bool,
+                        longest_sides: Optional[Sequence[int]],
+                        stride: int) -> DenseMaps:
+    """Maps of every test scale and flip, fused on the grid of the input.
+
+    Args:
+        predict_maps (Callable): Features of one input -> its maps.
+        feats: MMPose's nesting: with ``flip``, ``[feats,
+            feats_of_the_flipped_input]``; with ``longest_sides``, one such
+            entry per input of :func:`pyramid_sizes`.
+        input_hw (Tuple[int, int]): The input's own size ``(h, w)``.
+        flip (bool): Flip test.
+        longest_sides (Sequence[int], optional): The pyramid's other
+            inputs.
+        stride (int): Output stride.
+    """
+    sizes = pyramid_sizes(input_hw, longest_sides, stride)
+    per_scale = feats if longest_sides else [feats]
+    if len(per_scale) != len(sizes):
+        raise ValueError(f'{len(per_scale)} scales of features for the '
+                         f'{len(sizes)} inputs {sizes}')
+    fused = []
+    for scale_feats, size in zip(per_scale, sizes):
+        maps = [predict_maps(scale_feats[0] if flip else scale_feats)]
+        if flip:
+            maps.append(flip_back(predict_maps(scale_feats[1]), size[1]))
+        maps = average(maps)
+        if fused:
+            maps = rescale_to(maps, size, input_hw, fused[0].grid_hw)
+        fused.append(maps)
+    return average(fused)
