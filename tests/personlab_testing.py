@@ -65,3 +65,28 @@ def run_command(cmd, cwd, env=None, timeout=900) -> str:
         stderr=subprocess.STDOUT, text=True, timeout=timeout)
     assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-6000:]}'
     return proc.stdout
+
+
+def read_panoptic_ids(path) -> np.ndarray:
+    """Segment ids of a COCO-panoptic PNG (RGB-encoded)."""
+    from panopticapi.utils import rgb2id
+    from PIL import Image
+    return rgb2id(np.array(Image.open(path).convert('RGB')))
+
+
+def panoptic_sample(ann_file, img_dir, seg_dir, metainfo, index=0):
+    """``(dataset, dataset[index])`` of a ``CrowdAwareCocoPanopticDataset``
+    through ``LoadImageFromFile`` and ``LoadCheckedPanopticAnnotations``."""
+    from mmcv.transforms import LoadImageFromFile
+
+    from personlab_mm.datasets import (CrowdAwareCocoPanopticDataset,
+                                       LoadCheckedPanopticAnnotations)
+    dataset = CrowdAwareCocoPanopticDataset(
+        ann_file=str(ann_file), data_root='',
+        data_prefix=dict(img=str(img_dir) + '/', seg=str(seg_dir) + '/'),
+        metainfo=metainfo, pipeline=[
+            LoadImageFromFile(),
+            LoadCheckedPanopticAnnotations(with_bbox=True, with_label=True,
+                                           with_mask=True, with_seg=True)
+        ])
+    return dataset, dataset[index]

@@ -1,10 +1,14 @@
-from .datasets import (AnnotationError, PersonLabCocoDataset,
+from .datasets import (AnnotationError, CrowdAwareCocoPanopticDataset,
+                       PanopticAnnotationError, PersonLabCocoDataset,
                        PersonLabSyntheticDataset, RecordsLoadingSample,
-                       describe_dead_workers)
-from .transforms import GeneratePersonLabTargets
+                       SyntheticPanopticDataset, describe_dead_workers)
+from .transforms import (GeneratePersonLabTargets,
+                         LoadCheckedPanopticAnnotations)
 
 __all__ = [
     'AnnotationError', 'PersonLabCocoDataset', 'PersonLabSyntheticDataset',
     'RecordsLoadingSample', 'describe_dead_workers',
-    'GeneratePersonLabTargets'
+    'GeneratePersonLabTargets', 'CrowdAwareCocoPanopticDataset',
+    'PanopticAnnotationError', 'SyntheticPanopticDataset',
+    'LoadCheckedPanopticAnnotations'
 ]

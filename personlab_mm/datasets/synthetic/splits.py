@@ -8,7 +8,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -80,46 +80,71 @@ def _stamp(split: str, num_images: int, seed: Optional[int]) -> Dict:
                 seed=seed)
 
 
+def ensure_generated(root: str, name: str, want: Dict,
+                     products: Sequence[str],
+                     generate: Callable[[str], object]) -> None:
+    """Write generated files under ``root`` unless identical ones are there.
+
+    The shared on-disk protocol of the synthetic sets. Safe when several
+    processes (distributed ranks, parallel tests) call it at once: they
+    serialise on ``root/.lock``; ``generate`` writes into a temporary
+    directory under ``root``, each product is moved into place, and only
+    then is the stamp ``root/.{name}.stamp.json`` written, so a stamp
+    always describes complete files.
+
+    Args:
+        root (str): Dataset root directory.
+        name (str): Name of what is generated (the stamp file's name).
+        want (dict): The stamp: everything the files depend on (generator
+            version, split, number of images, seed).
+        products (Sequence[str]): Files and directories, relative to
+            ``root``, that ``generate`` writes and that are moved into
+            place.
+        generate (Callable[[str], object]): Writes the products under the
+            root it is given.
+    """
+    stamp_file = osp.join(root, f'.{name}.stamp.json')
+    os.makedirs(root, exist_ok=True)
+    with open(osp.join(root, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if osp.exists(stamp_file) and all(
+                osp.exists(osp.join(root, p)) for p in products):
+            with open(stamp_file) as f:
+                if json.load(f) == want:
+                    return
+        if osp.exists(stamp_file):
+            os.remove(stamp_file)
+        tmp = tempfile.mkdtemp(prefix=f'.{name}.', dir=root)
+        try:
+            generate(tmp)
+            for product in products:
+                final = osp.join(root, product)
+                os.makedirs(osp.dirname(final), exist_ok=True)
+                if osp.isdir(final):
+                    shutil.rmtree(final)
+                os.replace(osp.join(tmp, product), final)
+            with open(stamp_file, 'w') as f:
+                json.dump(want, f)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def ensure_split(root: str, split: str, num_images: Optional[int] = None,
                  seed: Optional[int] = None) -> str:
-    """Generate a split under ``root`` unless an identical one is there.
-
-    Safe when several processes (distributed ranks, parallel tests) call it
-    at once: they serialise on a lock file, and a split is written to a
-    temporary directory and moved into place before its stamp is written.
+    """Generate a split under ``root`` unless an identical one is there
+    (safe under concurrent use: :func:`ensure_generated`).
 
     Returns:
         str: Path of the split's annotation file.
     """
     num_images = DEFAULT_SIZES.get(split, 32) if num_images is None else \
         int(num_images)
-    stamp_file = osp.join(root, f'.{split}.stamp.json')
-    ann_file = osp.join(root, 'annotations', f'person_keypoints_{split}.json')
-    want = _stamp(split, num_images, seed)
-    os.makedirs(root, exist_ok=True)
-    with open(osp.join(root, '.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if osp.exists(stamp_file) and osp.exists(ann_file):
-            with open(stamp_file) as f:
-                if json.load(f) == want:
-                    return ann_file
-        if osp.exists(stamp_file):
-            os.remove(stamp_file)
-        tmp = tempfile.mkdtemp(prefix=f'.{split}.', dir=root)
-        try:
-            generate_split(tmp, split, num_images, seed)
-            final_imgs = osp.join(root, 'images', split)
-            os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-            shutil.rmtree(final_imgs, ignore_errors=True)
-            os.renames(osp.join(tmp, 'images', split), final_imgs)
-            os.replace(
-                osp.join(tmp, 'annotations',
-                         f'person_keypoints_{split}.json'), ann_file)
-            with open(stamp_file, 'w') as f:
-                json.dump(want, f)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return ann_file
+    ann_rel = osp.join('annotations', f'person_keypoints_{split}.json')
+    ensure_generated(
+        root, split, _stamp(split, num_images, seed),
+        [osp.join('images', split), ann_rel],
+        lambda tmp: generate_split(tmp, split, num_images, seed))
+    return osp.join(root, ann_rel)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
