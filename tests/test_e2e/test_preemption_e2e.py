@@ -1,4 +1,5 @@
-"""Fault injection (issue 18): ``r18_synthetic.py`` trains in a subprocess
+"""Fault injection (issue 18): ``r18_synthetic.py`` (and, for the
+MMDetection side, ``pdl_r18_synthetic.py``) trains in a subprocess
 that is killed with SIGKILL in the middle of checkpoint saves and of
 iterations and preempted with SIGTERM (sent to the whole process group, as
 Slurm does, data-loader worker included); each time it is restarted with
@@ -60,13 +61,14 @@ def setup(tmp_path_factory):
     return root, str(cfg)
 
 
-def _train(root, cfg, work, extra=(), trigger=None, timeout=600):
+def _train(root, cfg, work, extra=(), trigger=None, timeout=600,
+           options=OPTIONS):
     """Run tools/train.py in its own process group; ``trigger(line)``
     returns the signal to send to the group when ``line`` appears (or
     None). Returns (exit status, output, signal sent)."""
     proc = subprocess.Popen(
         [sys.executable, TRAIN, cfg, '--work-dir', str(work), *extra,
-         *OPTIONS],
+         *options],
         cwd=str(root), env=_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = queue.Queue()
@@ -192,3 +194,43 @@ def test_cut_checkpoint_is_skipped_with_a_warning(setup, uninterrupted):
     assert f'Iter(train) [{MAX_ITERS - 2}/' not in proc.stdout
     _assert_same_training_state(
         _load(uninterrupted / f'iter_{MAX_ITERS}.pth'), _load(final))
+
+
+PDL = osp.join(REPO_ROOT, 'configs', 'panoptic_deeplab',
+               'pdl_r18_synthetic.py')
+PDL_ITERS = 6
+PDL_OPTIONS = [
+    '--no-validate', '--cfg-options', f'train_cfg.max_iters={PDL_ITERS}',
+    'default_hooks.checkpoint.interval=2',
+    'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
+    'train_dataloader.num_workers=1', 'train_dataloader.dataset.num_images=8'
+]
+
+
+def test_mmdetection_side_preemption_resumes_bit_for_bit(tmp_path):
+    """The same safety on an MMDetection-side config (Panoptic-DeepLab,
+    ``det_runtime.py``): SIGTERM to the process group after iteration 3
+    saves a checkpoint and exits 0; ``--resume`` finishes with the weights,
+    optimizer and scheduler of an uninterrupted run."""
+    def train(work, extra=(), trigger=None):
+        return _train(tmp_path, PDL, work, extra, trigger,
+                      options=PDL_OPTIONS)
+
+    status, log, _ = train(tmp_path / 'uninterrupted')
+    assert status == 0, log[-6000:]
+    work = tmp_path / 'preempted'
+    status, log, sent = train(work, ['--resume'],
+                              _on(f'Iter(train) [3/{PDL_ITERS}]',
+                                  signal.SIGTERM))
+    assert sent == signal.SIGTERM and status == 0, log[-6000:]
+    assert 'Received SIGTERM: saved' in log, log[-6000:]
+    assert f'Iter(train) [{PDL_ITERS}/' not in log
+    status, log, _ = train(work, ['--resume'])
+    assert status == 0, log[-6000:]
+    a = _load(tmp_path / 'uninterrupted' / f'iter_{PDL_ITERS}.pth')
+    b = _load(work / f'iter_{PDL_ITERS}.pth')
+    assert a['meta']['iter'] == b['meta']['iter'] == PDL_ITERS
+    for name in a['state_dict']:
+        assert torch.equal(a['state_dict'][name], b['state_dict'][name]), \
+            name
+    assert a['param_schedulers'] == b['param_schedulers']

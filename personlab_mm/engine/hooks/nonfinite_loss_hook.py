@@ -5,7 +5,7 @@ import torch
 from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmpose.registry import HOOKS
+from mmengine.registry import HOOKS  # every toolbox scope finds it
 
 ACTIONS = ('raise', 'skip')
 

@@ -11,11 +11,12 @@ import torch.multiprocessing as mp
 from mmengine.dist import all_reduce, is_distributed, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.registry import HOOKS  # every toolbox scope finds it
 from mmengine.runner import IterBasedTrainLoop
-from mmpose.registry import HOOKS
 
 from ...utils.checkpoint import PortableHistoryBuffer
 from ..checkpoint_io import ATOMIC_BACKEND, atomic_write, remove_partial_files
+from ..rng_state import capture_rng_state, restore_rng_state
 from ..worker_signals import (ignore_in_data_loader_workers,
                               stop_ignoring_in_data_loader_workers)
 
@@ -66,6 +67,12 @@ class SafeCheckpointHook(CheckpointHook):
       In distributed runs the ranks agree on the stop every iteration (one
       tiny all-reduce), so all stop at the same iteration. Iteration-based
       checkpoints only (``by_epoch=False``).
+    - **Random state.** The checkpoint holds the main process's random
+      generators (Python, NumPy, torch CPU and CUDA; MMEngine saves only
+      the seed), restored on resume, so dropout and other random layers
+      continue bit for bit too (with data-loader workers: with
+      ``num_workers=0`` the replay of the consumed batches draws from the
+      main process's generators after the restore).
     - **weights_only loading.** The message hub's buffers are saved as
       :class:`~personlab_mm.utils.checkpoint.PortableHistoryBuffer`, so
       checkpoints load with ``torch.load(..., weights_only=True)``.
@@ -198,12 +205,21 @@ class SafeCheckpointHook(CheckpointHook):
 
     # --- saving -------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Store the message hub's buffers as portable buffers."""
+        """Store the generators' state and the message hub's buffers as
+        portable buffers."""
+        checkpoint['rng_state'] = capture_rng_state()
         scalars = checkpoint.get('message_hub', {}).get('log_scalars', {})
         for key, value in list(scalars.items()):
             if isinstance(value, HistoryBuffer) and not isinstance(
                     value, PortableHistoryBuffer):
                 scalars[key] = PortableHistoryBuffer.from_buffer(value)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """When resuming, continue the generators where the checkpoint's
+        run left them (loading weights with ``load_from`` alone does
+        not)."""
+        if getattr(runner, '_resume', False) and 'rng_state' in checkpoint:
+            restore_rng_state(checkpoint['rng_state'])
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """Write the checkpoint, then ``last_checkpoint``, then delete the
