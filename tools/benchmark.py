@@ -1,7 +1,11 @@
-"""Speed of PersonLab's parts, each next to what it is compared with.
+"""Speed of the methods' parts, each next to what it is compared with.
 
-Three sections, all on synthetic scenes with an exact number of people
-(``personlab_mm.datasets.synthetic.make_scene``):
+PersonLab's three sections run on synthetic scenes with an exact number of
+people (``personlab_mm.datasets.synthetic.make_scene``); ``panoptic``
+(not in the default sections) times Panoptic-DeepLab's post-processing
+(:mod:`personlab_mm.analysis.panoptic_benchmark`: 1-200 instances at
+1025x2049 and 641x641) next to the network forward of
+``pdl_r50_cityscapes.py`` at 1025x2049 in the same run:
 
 - ``targets``: images/s on ONE CPU core (torch and OpenCV single-threaded)
   for the full training pipeline (load, random affine to 801x801, flip,
@@ -29,6 +33,7 @@ config asks for) are not in the medians; their seconds are reported as
 
     python tools/benchmark.py                      # all sections, cuda if any
     python tools/benchmark.py --sections targets decode --device cpu
+    python tools/benchmark.py --sections panoptic
 
 Prints a table per section and, as the last line, one JSON object with
 every number and the machine it ran on.
@@ -52,13 +57,15 @@ import torch
 _AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 R101 = osp.join(REPO, 'configs', 'personlab', 'r101_coco.py')
+PDL_CITYSCAPES = osp.join(REPO, 'configs', 'panoptic_deeplab',
+                          'pdl_r50_cityscapes.py')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sections', nargs='+',
                         default=['targets', 'decode', 'model'],
-                        choices=['targets', 'decode', 'model'])
+                        choices=['targets', 'decode', 'model', 'panoptic'])
     parser.add_argument('--device', default='auto',
                         choices=['auto', 'cpu', 'cuda'],
                         help='device of the model section and the extra '
@@ -76,6 +83,15 @@ def parse_args(argv=None):
     parser.add_argument('--config', default=R101,
                         help='model of the model section (default: '
                         'r101_coco.py)')
+    parser.add_argument('--instances', nargs='+', type=int,
+                        default=[1, 10, 50, 200],
+                        help='instances per image for the panoptic section')
+    parser.add_argument('--panoptic-sizes', nargs='+', default=[
+        '1025x2049', '641x641'], help='image sizes (HxW) of the panoptic '
+        'section; the network forward is timed at the first')
+    parser.add_argument('--panoptic-config', default=PDL_CITYSCAPES,
+                        help='model of the panoptic section (default: '
+                        'pdl_r50_cityscapes.py)')
     parser.add_argument('--out', help='also write the JSON to this file')
     return parser.parse_args(argv)
 
@@ -414,6 +430,27 @@ def bench_model(cfg, device: str, repeats: int) -> Dict:
         decoder_compile=model.test_cfg.get('compile', False))
 
 
+def panoptic_section(args, device: str) -> Dict:
+    """Panoptic-DeepLab post-processing vs its network, printed."""
+    from mmengine.config import Config
+
+    from personlab_mm.analysis.panoptic_benchmark import bench_panoptic
+    sizes = [tuple(int(v) for v in s.split('x')) for s in args.panoptic_sizes]
+    devices = ['cpu'] + (['cuda'] if device == 'cuda' else [])
+    report = bench_panoptic(Config.fromfile(args.panoptic_config), sizes,
+                            args.instances, devices, args.repeats)
+    report['config'] = osp.basename(args.panoptic_config)
+    for dev in devices:
+        r = report[dev]
+        print(f'\nPanoptic-DeepLab post-processing on {dev} (ms per image; '
+              f'{report["config"]} forward at {r["forward_size"]}: '
+              f'{r["forward_ms"]} ms, ratio {r["postprocessing_to_forward"]})')
+        print(f"{'size/instances':>18} {'found':>6} {'ms':>9}")
+        for key, row in r['postprocessing'].items():
+            print(f"{key:>18} {row['found']:>6} {row['ms']:>9}")
+    return report
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = args.device
@@ -462,6 +499,8 @@ def main(argv=None):
               f"found (backbone alone {m['backbone_infer_ms']} ms; first "
               f"calls {m['infer_warmup_s']} s and "
               f"{m['infer_10_people_warmup_s']} s)")
+    if 'panoptic' in args.sections:
+        report['panoptic'] = panoptic_section(args, device)
     line = json.dumps(report)
     if args.out:
         with open(args.out, 'w') as f:

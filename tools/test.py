@@ -1,13 +1,16 @@
-"""Evaluate a PersonLab checkpoint with MMEngine's Runner.
+"""Evaluate a checkpoint of any method of this package (MMPose or
+MMDetection side) with MMEngine's Runner.
 
     python tools/test.py configs/personlab/r18_synthetic.py CKPT
     mim test personlab_mm r101_coco.py -C work_dirs/r101_coco/iter_N.pth \
         --show-dir vis
+    mim test personlab_mm pdl_r18_synthetic.py -C work_dirs/.../iter_N.pth
 
 Ends with a short summary whose last line is one JSON object:
 ``keypoints_AP`` (``coco/AP``, ``crowdpose/AP``, ...), ``segm_AP``
-(``coco/segm_mAP``), ``vis_dir`` (the pictures of ``--show-dir``, else
-null) and every metric.
+(``coco/segm_mAP``), ``PQ`` and ``mIoU`` (in [0, 1], from MMDetection's
+percentages), ``vis_dir`` (the pictures of ``--show-dir``, else null) and
+every metric.
 """
 import argparse
 import json
@@ -24,7 +27,7 @@ from personlab_mm.utils.cli import (add_common_args, load_config,
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test a PersonLab model')
+    parser = argparse.ArgumentParser(description='Test a personlab_mm model')
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -47,9 +50,13 @@ def main(argv=None) -> None:
         if vis is None:
             raise ValueError('--show-dir needs default_hooks.visualization '
                              'in the config')
-        vis.enable = True
-        vis.out_dir = args.show_dir
         vis.interval = args.interval
+        if vis.get('type') == 'DetVisualizationHook':  # MMDetection's
+            vis.draw = True
+            vis.test_out_dir = args.show_dir
+        else:  # MMPose's PoseVisualizationHook
+            vis.enable = True
+            vis.out_dir = args.show_dir
     if args.out:
         metrics = cfg.test_evaluator
         metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [
@@ -63,7 +70,7 @@ def main(argv=None) -> None:
         metrics = runner.test()
     vis_dir = None
     if args.show_dir is not None:
-        # where MMPose's PoseVisualizationHook writes them
+        # where both toolboxes' visualization hooks write them
         vis_dir = osp.abspath(
             osp.join(runner.work_dir, runner.timestamp, args.show_dir))
     if is_main_process():
@@ -83,10 +90,12 @@ def print_summary(metrics: dict, vis_dir: Optional[str],
     def fmt(value):
         return 'n/a' if value is None else f'{value:.3f}'
 
-    print('PersonLab test summary')
+    print('personlab_mm test summary')
     print(f'  checkpoint:       {summary["checkpoint"]}')
     print(f'  keypoints AP:     {fmt(summary["keypoints_AP"])}')
     print(f'  segmentation AP:  {fmt(summary["segm_AP"])}')
+    print(f'  panoptic PQ:      {fmt(summary["PQ"])}')
+    print(f'  semantic mIoU:    {fmt(summary["mIoU"])}')
     if vis_dir:
         print(f'  pictures:         {vis_dir}')
     print(json.dumps(summary))

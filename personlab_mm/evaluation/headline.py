@@ -2,21 +2,36 @@
 from typing import Dict, Optional
 
 
+def _first(metrics: Dict[str, float], suffix: str,
+           scale: float = 1.) -> Optional[float]:
+    """The first metric named ``suffix`` or ``<prefix>/suffix``, divided by
+    ``scale``."""
+    for key, value in metrics.items():
+        if key == suffix or (key.endswith('/' + suffix)
+                             and key.count('/') == 1):
+            return float(value) / scale
+    return None
+
+
 def headline_metrics(metrics: Dict[str, float]) -> Dict[str, Optional[float]]:
-    """Keypoint AP and person segm AP among evaluation results.
+    """Keypoint AP, segm AP, PQ and mIoU among evaluation results, all in
+    [0, 1].
 
     MMPose's ``CocoMetric`` reports ``<prefix>/AP`` (``coco/AP``;
     ``crowdpose/AP`` with ``prefix='crowdpose'``, as MMPose's CrowdPose
-    configs set it); :class:`PersonSegmMetric` reports ``coco/segm_mAP``.
+    configs set it); :class:`PersonSegmMetric` and MMDetection's
+    ``CocoMetric(metric='segm')`` report ``coco/segm_mAP``; MMDetection's
+    ``CocoPanopticMetric`` reports ``coco_panoptic/PQ`` and its
+    ``SemSegMetric`` ``mIoU``, both in percent.
 
     Args:
         metrics (dict): Evaluation results.
 
     Returns:
-        dict: ``keypoints_AP`` and ``segm_AP`` (None when not evaluated).
+        dict: ``keypoints_AP``, ``segm_AP``, ``PQ`` and ``mIoU`` (None when
+        not evaluated).
     """
-    keypoint_ap = [v for k, v in metrics.items()
-                   if k.endswith('/AP') and k.count('/') == 1]
-    segm = [v for k, v in metrics.items() if k.endswith('/segm_mAP')]
-    return dict(keypoints_AP=float(keypoint_ap[0]) if keypoint_ap else None,
-                segm_AP=float(segm[0]) if segm else None)
+    return dict(keypoints_AP=_first(metrics, 'AP'),
+                segm_AP=_first(metrics, 'segm_mAP'),
+                PQ=_first(metrics, 'PQ', 100.),
+                mIoU=_first(metrics, 'mIoU', 100.))

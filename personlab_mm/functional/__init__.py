@@ -12,6 +12,9 @@ from .grouping import (follow_tree, greedy_accept, greedy_select,
                        group_greedily, seed_conflicts, tree_traversals)
 from .instances import mask_boxes, masks_to_numpy
 from .nms import oks_hard_nms, oks_matrix
+from .panoptic import (channel_argmax, class_histograms, instance_boxes,
+                       instance_scores, majority_vote, nearest_centres,
+                       panoptic_ids)
 from .peaks import (Peaks, find_peaks, strongest, window_centroid, window_sum,
                     windows_at)
 from .sampling import (bilinear_corners, gather_bilinear, gather_cells,
@@ -34,5 +37,7 @@ __all__ = [
     'resample_separable', 'sample_at_offsets', 'sample_bilinear',
     'sample_points', 'KINDS', 'offset_bound', 'sanitize_tensors', 'compact',
     'compiled', 'select', 'gather_cells', 'snap_to_votes',
-    'splat_bilinear', 'vote_at_offsets', 'voter_mean', 'window_cells'
+    'splat_bilinear', 'vote_at_offsets', 'voter_mean', 'window_cells',
+    'channel_argmax', 'class_histograms', 'instance_boxes', 'instance_scores',
+    'majority_vote', 'nearest_centres', 'panoptic_ids'
 ]

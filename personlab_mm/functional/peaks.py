@@ -70,12 +70,16 @@ def find_peaks(maps: Tensor,
                max_peaks: int,
                kernel: int = 3,
                score: str = 'value',
-               fixed: bool = False) -> Peaks:
+               fixed: bool = False,
+               plateaus: str = 'all') -> Peaks:
     """Cells that are the maximum of their ``kernel x kernel`` window,
     scored and thresholded, strongest first.
 
-    A cell is a peak when no cell of its window is larger (plateaus give
-    several peaks) and its score reaches ``threshold``: with
+    A cell is a peak when no cell of its window is larger (with
+    ``plateaus='all'`` every cell of a plateau is a peak; with ``'first'``
+    only a cell with no equal cell before it, in raster order, in its
+    window: one peak per plateau narrower than the window) and its score
+    reaches ``threshold``: with
     ``score='value'`` the score is the cell's value, with ``score='mass'``
     the sum of its window (the vote mass around a Hough peak, independent
     of where inside a cell the votes landed). Only cells that can reach the
@@ -93,6 +97,8 @@ def find_peaks(maps: Tensor,
         score (str): ``'value'`` or ``'mass'``. Defaults to ``'value'``.
         fixed (bool): Fixed shapes: exactly ``min(max_peaks, C * H * W)``
             entries, invalid ones after the valid (see :mod:`.shapes`).
+        plateaus (str): ``'all'`` or ``'first'`` (see above). Defaults to
+            ``'all'``.
 
     Returns:
         Peaks: see its docstring.
@@ -101,6 +107,9 @@ def find_peaks(maps: Tensor,
         raise ValueError(f'kernel must be a positive odd number, got {kernel}')
     if score not in ('value', 'mass'):
         raise ValueError(f"score must be 'value' or 'mass', got {score!r}")
+    if plateaus not in ('all', 'first'):
+        raise ValueError(
+            f"plateaus must be 'all' or 'first', got {plateaus!r}")
     floor = threshold / kernel**2 if score == 'mass' else threshold
     candidate = maps >= max(floor, 1e-12)
     k, iy, ix = select(candidate, fixed)
@@ -108,6 +117,12 @@ def find_peaks(maps: Tensor,
     centre = maps[k, iy, ix]
     value = window_sum(win) if score == 'mass' else centre
     peak = (centre >= win.amax(dim=(1, 2))) & (value >= threshold)
+    if plateaus == 'first':
+        # cells before the centre in raster order (the window's first half)
+        before = torch.arange(kernel * kernel, device=maps.device).view(
+            kernel, kernel) < (kernel * kernel) // 2
+        peak = peak & ~((win == centre[:, None, None]) & before).any(
+            dim=(1, 2))
     if fixed:
         peak = peak & candidate.view(-1)
         value = torch.where(peak, value, torch.full_like(value, -1.))

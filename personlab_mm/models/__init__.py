@@ -1,9 +1,13 @@
-from .heads import PersonLabHead, PosePlusSegHead
+from .heads import PanopticDeepLabHead, PersonLabHead, PosePlusSegHead
 from .losses import (PersonLabLogisticLoss, PersonLabOffsetLoss,
-                     PosePlusSegRefineLoss)
+                     PosePlusSegRefineLoss,
+                     WeightedBootstrappedCrossEntropyLoss)
 from .pose_estimators import PersonLabEstimator
+from .segmentors import PanopticDeepLab
 
 __all__ = [
     'PersonLabHead', 'PosePlusSegHead', 'PersonLabLogisticLoss',
-    'PersonLabOffsetLoss', 'PosePlusSegRefineLoss', 'PersonLabEstimator'
+    'PersonLabOffsetLoss', 'PosePlusSegRefineLoss', 'PersonLabEstimator',
+    'PanopticDeepLabHead', 'WeightedBootstrappedCrossEntropyLoss',
+    'PanopticDeepLab'
 ]

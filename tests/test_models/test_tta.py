@@ -101,3 +101,35 @@ def test_other_methods_fields_need_no_changes():
     torch.testing.assert_close(fused['centre_offsets'], want)
     half = rescale_to(maps, (H, W), (H, W), (H, W))
     torch.testing.assert_close(half['centre_offsets'], t['centre_offsets'])
+
+
+def _ramp_maps(x):
+    """A flip- and scale-equivariant toy predictor at stride 1: logits =
+    the input, centre = its mean, offsets to the input's middle column."""
+    from personlab_mm.models.heads.panoptic_deeplab_head import \
+        PANOPTIC_DEEPLAB_FIELDS
+    B, _, H, W = x.shape
+    cols = torch.arange(W, dtype=x.dtype).expand(B, 1, H, W)
+    dx = (W - 1) / 2. - cols
+    offsets = torch.stack([dx, torch.zeros_like(dx)], dim=2)
+    return DenseMaps(dict(semantic=x, centre=x.mean(1, keepdim=True),
+                          offsets=offsets), PANOPTIC_DEEPLAB_FIELDS, 1)
+
+
+def test_fuse_scaled_inputs_undoes_flips_and_scales_exactly():
+    from personlab_mm.models.utils.tta import (fuse_scaled_inputs,
+                                               scaled_input_size)
+    H, W = 9, 13
+    rows = torch.arange(H, dtype=torch.float32)[:, None]
+    cols = torch.arange(W, dtype=torch.float32)[None]
+    x = torch.stack([2 * cols + rows, cols - rows,
+                     0.5 * rows + 0 * cols])[None]
+    plain = _ramp_maps(x)
+    one = fuse_scaled_inputs(_ramp_maps, x, (1., ), False, 1)
+    for name in plain:
+        assert torch.equal(one[name], plain[name])
+    fused = fuse_scaled_inputs(_ramp_maps, x, (0.5, 1., 1.5), True, 1)
+    assert fused.grid_hw == (H, W)
+    for name in plain:
+        assert torch.allclose(fused[name], plain[name], atol=1e-4), name
+    assert scaled_input_size((9, 13), 0.5) == (5, 7)

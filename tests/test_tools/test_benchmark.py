@@ -34,3 +34,27 @@ def test_benchmark_targets_and_decode_sections(tmp_path):
         assert decode['3'][stage] >= 0
     # the stages account for the whole decoding but Python glue
     assert sum(decode['3'][s] for s in stages) <= decode['3']['total_ms']
+
+
+@pytest.mark.slow
+def test_benchmark_panoptic_section(tmp_path):
+    """Panoptic-DeepLab post-processing finds exactly the instances of its
+    maps and is reported next to the network forward."""
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--sections',
+        'panoptic', '--device', 'cpu', '--instances', '1', '7',
+        '--panoptic-sizes', '65x129', '33x33', '--repeats', '1'
+    ], cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])['panoptic']
+    assert report['config'] == 'pdl_r50_cityscapes.py'
+    cpu = report['cpu']
+    for key, n in (('65x129/1', 1), ('65x129/7', 7), ('33x33/7', 7)):
+        assert cpu['postprocessing'][key]['found'] == n, key
+        assert cpu['postprocessing'][key]['ms'] > 0
+    assert cpu['forward_ms'] > 0 and cpu['forward_size'] == [65, 129]
+    assert cpu['postprocessing_to_forward'] == pytest.approx(
+        cpu['postprocessing']['65x129/7']['ms'] / cpu['forward_ms'],
+        rel=1e-2, abs=1e-4)

@@ -1,4 +1,25 @@
-"""What PersonLab's decoding can reach with perfect network outputs.
+"""What a method's decoding can reach with perfect network outputs.
+
+Segmentation configs (MMDetection side, e.g. Panoptic-DeepLab): the
+training targets at the test output stride (one-hot semantic logits, the
+centre heatmap, exact offsets) go through the config's post-processing and
+are scored with PQ, segm AP and mIoU, on the config's own test set by
+default, or on a given COCO json: a panoptic one (``--seg-dir`` its PNGs)
+or an instance / keypoint one, converted to panoptic for the config's thing
+classes, its masks scored on the json itself (person segm AP as PersonLab's
+configs):
+
+    python tools/analysis/decode_upper_bound.py \
+        configs/panoptic_deeplab/pdl_r18_synthetic.py
+    python tools/analysis/decode_upper_bound.py \
+        configs/panoptic_deeplab/pdl_r50_coco_person.py \
+        --ann-file $PERSONLAB_COCO_SAMPLE/person_keypoints.json \
+        --img-dir $PERSONLAB_COCO_SAMPLE/images
+
+Last line: ``{"PQ": ..., "segm_AP": ..., "mIoU": ...,
+"decode_ms_per_image": ...}`` (fractions; null when not evaluated).
+
+Pose configs (MMPose side: PersonLab, PosePlusSeg):
 
 Runs the config's test pipeline on a COCO-format set, encodes each image's
 ground truth into perfect outputs (the training targets, at the test output
@@ -39,6 +60,7 @@ from mmpose.registry import DATASETS, MODELS
 
 import personlab_mm  # noqa: F401
 from personlab_mm.analysis import perfect_maps
+from personlab_mm.analysis.panoptic_upper_bound import panoptic_upper_bound
 from personlab_mm.evaluation import headline_metrics
 from personlab_mm.functional import input_affine_from_meta
 from personlab_mm.utils.keypoint_config import set_keypoint_set
@@ -47,9 +69,14 @@ from personlab_mm.utils.keypoint_config import set_keypoint_set
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--ann-file', required=True,
-                        help='COCO-format person keypoints (+ masks) json')
-    parser.add_argument('--img-dir', required=True, help='image directory')
+    parser.add_argument(
+        '--ann-file',
+        help='COCO-format person keypoints (+ masks) json; for '
+        'segmentation configs also a panoptic or instance json (default '
+        'there: the config\'s test set)')
+    parser.add_argument('--img-dir', help='image directory')
+    parser.add_argument('--seg-dir',
+                        help='panoptic PNG folder of a panoptic --ann-file')
     parser.add_argument(
         '--metainfo',
         help='MMPose dataset metainfo of another keypoint set: a path, or '
@@ -85,13 +112,21 @@ def annotation_kinds(ann_file: str):
 
 def main(argv=None):
     args = parse_args(argv)
-    for path, what in ((args.ann_file, '--ann-file'),
-                       (args.img_dir, '--img-dir')):
-        if not osp.exists(path):
-            sys.exit(f'{what} {path} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    segmentation = cfg.get('default_scope') == 'mmdet'
+    given = [(args.ann_file, '--ann-file'), (args.img_dir, '--img-dir'),
+             (args.seg_dir, '--seg-dir')]
+    if not segmentation and None in (args.ann_file, args.img_dir):
+        sys.exit('pose configs need --ann-file and --img-dir')
+    if (args.ann_file is None) != (args.img_dir is None):
+        sys.exit('give --ann-file and --img-dir together')
+    for path, what in given:
+        if path is not None and not osp.exists(path):
+            sys.exit(f'{what} {path} does not exist')
+    if segmentation:
+        return segmentation_main(cfg, args)
     if args.metainfo:
         set_keypoint_set(cfg, args.metainfo, args.tree_edges)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
@@ -173,6 +208,21 @@ def main(argv=None):
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(summary, metrics=scores), f, indent=2)
+    print(json.dumps(summary))
+
+
+def segmentation_main(cfg: Config, args: argparse.Namespace) -> None:
+    """The upper bound of an MMDetection-side config."""
+    init_default_scope('mmdet')
+    summary = panoptic_upper_bound(cfg, args.ann_file, args.img_dir,
+                                   args.seg_dir, args.device,
+                                   args.max_images)
+    print(f'post-processing on {args.device}: '
+          f'{summary["decode_ms_per_image"]:.1f} ms per image')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(summary, f, indent=2)
+    summary.pop('metrics')
     print(json.dumps(summary))
 
 

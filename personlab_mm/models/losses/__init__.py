@@ -1,6 +1,8 @@
+from .panoptic_deeplab_losses import WeightedBootstrappedCrossEntropyLoss
 from .personlab_losses import PersonLabLogisticLoss, PersonLabOffsetLoss
 from .poseplusseg_losses import PosePlusSegRefineLoss
 
 __all__ = [
-    'PersonLabLogisticLoss', 'PersonLabOffsetLoss', 'PosePlusSegRefineLoss'
+    'PersonLabLogisticLoss', 'PersonLabOffsetLoss', 'PosePlusSegRefineLoss',
+    'WeightedBootstrappedCrossEntropyLoss'
 ]

@@ -3,14 +3,22 @@
 PersonLab trains at output stride 16 and evaluates at 8 (paper Sec. 4.1,
 appendix A.1) by changing strides and atrous rates of the last stages
 without touching any weight. :func:`set_resnet_output_stride` rewrites the
-conv layers of an MMPose ``ResNet`` exactly as its constructor would have
-built them for the standard ``strides`` / ``dilations`` of that stride.
+conv layers of an MMPose or MMDetection ``ResNet`` exactly as its
+constructor would have built them for the standard ``strides`` /
+``dilations`` of that stride.
 """
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Tuple
 
 import torch.nn as nn
-from mmpose.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
+from mmdet.models.backbones import resnet as mmdet_resnet
+from mmpose.models.backbones import resnet as mmpose_resnet
+
+#: The ResNets (and their blocks) of MMPose and MMDetection: the same
+#: structure, separate classes.
+RESNETS = (mmpose_resnet.ResNet, mmdet_resnet.ResNet)
+BASIC_BLOCKS = (mmpose_resnet.BasicBlock, mmdet_resnet.BasicBlock)
+BOTTLENECKS = (mmpose_resnet.Bottleneck, mmdet_resnet.Bottleneck)
 
 #: (strides, dilations) of the four ResNet stages per output stride.
 _STAGE_SETTINGS = {
@@ -29,9 +37,10 @@ def stage_settings(output_stride: int) -> Tuple[Tuple[int, ...], ...]:
 
 
 def resnet_output_stride(backbone: nn.Module) -> int:
-    """Current output stride of an MMPose ResNet (stem 4 x stage strides)."""
-    if not isinstance(backbone, ResNet):
-        raise TypeError('output stride changes need an mmpose ResNet '
+    """Current output stride of an MMPose or MMDetection ResNet (stem 4 x
+    stage strides)."""
+    if not isinstance(backbone, RESNETS):
+        raise TypeError('output stride changes need an mmpose or mmdet ResNet '
                         f'backbone, got {type(backbone).__name__}')
     stride = 4
     for s in backbone.strides:
@@ -47,11 +56,12 @@ def _set_conv(conv: nn.Conv2d, stride: int = None, dilation: int = None):
         conv.padding = (dilation * (conv.kernel_size[0] // 2), ) * 2
 
 
-def set_resnet_output_stride(backbone: ResNet, output_stride: int) -> None:
+def set_resnet_output_stride(backbone: nn.Module, output_stride: int) -> None:
     """Set strides and atrous rates of ``backbone`` for ``output_stride``.
 
     Args:
-        backbone (ResNet): An MMPose ``ResNet`` with 4 stages (any depth,
+        backbone (nn.Module): An MMPose or MMDetection ``ResNet`` with 4
+            stages (any depth,
             ``pytorch`` or ``caffe`` style, with or without ``avg_down``).
         output_stride (int): 8, 16 or 32.
     """
@@ -64,9 +74,9 @@ def set_resnet_output_stride(backbone: ResNet, output_stride: int) -> None:
         layer = getattr(backbone, name)
         for i, block in enumerate(layer):
             block_stride = stride if i == 0 else 1
-            if isinstance(block, BasicBlock):
+            if isinstance(block, BASIC_BLOCKS):
                 _set_conv(block.conv1, block_stride, dilation)
-            elif isinstance(block, Bottleneck):
+            elif isinstance(block, BOTTLENECKS):
                 strided = block.conv2 if block.style == 'pytorch' else \
                     block.conv1
                 _set_conv(strided, block_stride)
@@ -90,7 +100,7 @@ def set_resnet_output_stride(backbone: ResNet, output_stride: int) -> None:
 
 
 @contextmanager
-def resnet_output_stride_as(backbone: ResNet,
+def resnet_output_stride_as(backbone: nn.Module,
                             output_stride: int) -> Iterator[None]:
     """Temporarily run ``backbone`` at ``output_stride``."""
     current = resnet_output_stride(backbone)
@@ -118,7 +128,8 @@ class OutputStrideSwitch:
     (it was 1.7 ms per prediction for ResNet-101).
 
     Args:
-        backbone (nn.Module): An MMPose ResNet at ``from_stride``.
+        backbone (nn.Module): An MMPose or MMDetection ResNet at
+            ``from_stride``.
         from_stride (int): Its current output stride.
         to_stride (int): The other output stride.
     """

@@ -167,3 +167,46 @@ def fuse_test_time_maps(predict_maps: Callable[..., DenseMaps], feats,
             maps = rescale_to(maps, size, input_hw, fused[0].grid_hw)
         fused.append(maps)
     return average(fused)
+
+
+def scaled_input_size(input_hw: Tuple[int, int],
+                      scale: float) -> Tuple[int, int]:
+    """``(h, w)`` of an input resized corner-aligned by ``scale``
+    (``(n - 1) * scale + 1`` per side, rounded)."""
+    return tuple(max(int(round((n - 1) * scale)) + 1, 1) for n in input_hw)
+
+
+def fuse_scaled_inputs(predict_maps: Callable[[Tensor], DenseMaps],
+                       inputs: Tensor, scales: Sequence[float], flip: bool,
+                       stride: int) -> DenseMaps:
+    """Maps of a batch at several input scales, with and without a
+    horizontal flip, fused on the grid of the input (the segmentation
+    side's test-time augmentation: the inputs are resized here, not in the
+    data pipeline).
+
+    Args:
+        predict_maps (Callable): (B, 3, h, w) inputs -> their maps.
+        inputs (Tensor): (B, 3, H, W) batch inputs.
+        scales (Sequence[float]): Input scales (1.0: the input itself).
+        flip (bool): Also predict the flipped input of every scale.
+        stride (int): Output stride of the maps.
+
+    Returns:
+        DenseMaps: fused, on the grid of ``inputs``
+        (``ceil(H / stride) x ceil(W / stride)``).
+    """
+    input_hw = tuple(inputs.shape[-2:])
+    grid_hw = tuple(int(math.ceil(n / stride)) for n in input_hw)
+    fused = []
+    for scale in scales:
+        size = scaled_input_size(input_hw, scale)
+        x = inputs if size == input_hw else torch.nn.functional.interpolate(
+            inputs, size=size, mode='bilinear', align_corners=True)
+        maps = [predict_maps(x)]
+        if flip:
+            maps.append(flip_back(predict_maps(x.flip(-1)), size[1]))
+        maps = average(maps)
+        if size != input_hw or maps.grid_hw != grid_hw:
+            maps = rescale_to(maps, size, input_hw, grid_hw)
+        fused.append(maps)
+    return average(fused)

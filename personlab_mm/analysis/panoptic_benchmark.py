@@ -1,0 +1,142 @@
+"""Speed of Panoptic-DeepLab's post-processing against its network (the
+``panoptic`` section of ``tools/benchmark.py``).
+
+Post-processing is timed from the maps on the output grid (stride 4) to
+the image-size results (resampling to the image, centre NMS, grouping,
+majority vote, merge, instance masks and boxes), on maps with an exact
+number of instances: centres on a jittered grid, Gaussian centre peaks,
+offsets to the nearest centre, thing logits around each centre and stuff
+elsewhere.
+"""
+import math
+import statistics
+import time
+from typing import Callable, Dict, Sequence, Tuple
+
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+
+from ..models.heads.panoptic_deeplab_head import (PANOPTIC_DEEPLAB_FIELDS,
+                                                  PanopticDeepLabHead)
+from ..structures import DenseMaps
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def median_ms(fn: Callable, repeats: int, device: str,
+              warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in ms (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(1000. * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def instance_maps(head: PanopticDeepLabHead, image_hw: Tuple[int, int],
+                  num_instances: int, device: str,
+                  seed: int = 0) -> DenseMaps:
+    """Output-grid maps of an image with ``num_instances`` instances.
+
+    Args:
+        head (PanopticDeepLabHead): Gives the stride and classes.
+        image_hw (tuple): Input (= image) size.
+        num_instances (int): Centres on a jittered grid, at least 3 cells
+            apart.
+        device (str): Device.
+        seed (int): Jitter seed.
+    """
+    g = torch.Generator().manual_seed(seed)
+    stride = head.stride
+    H, W = (int(math.ceil(n / stride)) for n in image_hw)
+    cols = max(1, int(round(math.sqrt(num_instances * W / H))))
+    rows = int(math.ceil(num_instances / cols))
+    index = torch.arange(num_instances)
+    cy = ((index // cols).float() + 0.5) * H / rows
+    cx = ((index % cols).float() + 0.5) * W / cols
+    jitter = (torch.rand(2, num_instances, generator=g) - 0.5) * 0.2
+    cx = (cx + jitter[0] * W / cols).clamp(0, W - 1)
+    cy = (cy + jitter[1] * H / rows).clamp(0, H - 1)
+    ys = torch.arange(H, dtype=torch.float32)[:, None, None]
+    xs = torch.arange(W, dtype=torch.float32)[None, :, None]
+    d2 = (xs - cx).square() + (ys - cy).square()  # (H, W, N)
+    nearest = d2.argmin(dim=2)
+    reach = 0.35 * min(H / rows, W / cols)
+    thing = d2.min(dim=2).values.sqrt() <= reach
+    centre = torch.exp(-d2 / (2 * 2.**2)).amax(dim=2)
+    offsets = torch.stack([cx[nearest] - xs[..., 0], cy[nearest] - ys[..., 0]
+                           ]) * stride
+    C = head.num_classes
+    things = head.decoder.num_things
+    logits = torch.zeros(C, H, W)
+    ty, tx = thing.nonzero(as_tuple=True)
+    logits[nearest[ty, tx] % max(things, 1), ty, tx] = 5.
+    if things < C:
+        logits[things, ~thing] = 5.
+    return DenseMaps(
+        dict(semantic=logits[None], centre=centre[None, None],
+             offsets=offsets[None, None]), PANOPTIC_DEEPLAB_FIELDS,
+        stride).map(lambda _, t, __: t.to(device))
+
+
+def bench_postprocessing(head: PanopticDeepLabHead,
+                         sizes: Sequence[Tuple[int, int]],
+                         instances: Sequence[int], device: str,
+                         repeats: int) -> Dict:
+    """ms per image of :meth:`PanopticDeepLabHead.decode` per image size
+    and number of instances, with the instances found."""
+    report = {}
+    for h, w in sizes:
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)))
+        for n in instances:
+            maps = instance_maps(head, (h, w), n, device)
+            with torch.no_grad():
+                found = len(head.decode(maps, [sample])[0].labels)
+                ms = median_ms(lambda: head.decode(maps, [sample]), repeats,
+                               device)
+            report[f'{h}x{w}/{n}'] = dict(ms=round(ms, 2), found=found)
+    return report
+
+
+def bench_forward(cfg: Config, size: Tuple[int, int], device: str,
+                  repeats: int) -> float:
+    """ms of the config's network forward (backbone + head, no
+    post-processing) on one image of ``size``."""
+    cfg = cfg.copy()
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(dict(cfg.model, _scope_='mmdet')).to(device).eval()
+    x = torch.rand(1, 3, *size, device=device)
+    with torch.no_grad():
+        return median_ms(lambda: model._forward(x), repeats, device)
+
+
+def bench_panoptic(cfg: Config, sizes: Sequence[Tuple[int, int]],
+                   instances: Sequence[int], devices: Sequence[str],
+                   repeats: int) -> Dict:
+    """Post-processing per size and number of instances next to the
+    network forward at the first size, per device, with their ratio."""
+    cfg.model.backbone.init_cfg = None
+    head = MODELS.build(dict(cfg.model.head, _scope_='mmdet'))
+    report = {}
+    for device in devices:
+        head = head.to(device)
+        post = bench_postprocessing(head, sizes, instances, device, repeats)
+        forward = bench_forward(cfg, sizes[0], device, max(1, repeats // 3))
+        first = f'{sizes[0][0]}x{sizes[0][1]}/{max(instances)}'
+        report[device] = dict(
+            postprocessing=post,
+            forward_ms=round(forward, 1),
+            forward_size=list(sizes[0]),
+            postprocessing_to_forward=round(post[first]['ms'] / forward, 4))
+    return report

@@ -1,0 +1,3 @@
+from .panoptic_deeplab import PanopticDeepLab
+
+__all__ = ['PanopticDeepLab']
