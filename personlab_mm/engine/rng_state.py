@@ -7,7 +7,10 @@ MMEngine seeds the generators once and does not save their state: a run
 resumed at iteration k draws from the seed's sequence again, not from
 where iteration k left it. The data-loader workers do not need this
 (MMEngine re-seeds them per worker and the loop replays the consumed
-batches); the main process does.
+batches); the main process does, and only once the replay is over (with
+``num_workers=0`` the replayed transforms draw from it):
+:class:`RestoreBeforeNewBatches` sets it right before the first batch that
+was not consumed before.
 """
 import random
 from typing import Dict
@@ -44,3 +47,36 @@ def restore_rng_state(state: Dict) -> None:
     if cuda is not None and torch.cuda.is_available() and \
             len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
+
+
+class RestoreBeforeNewBatches:
+    """A training loop's data iterator that restores the generators right
+    before it fetches the first batch after ``replayed`` ones (the batches
+    a resumed iteration-based loop skips), then behaves as the iterator.
+
+    Args:
+        iterator: The loop's data iterator.
+        replayed (int): Batches fetched before the restore (the resumed
+            iteration).
+        state (dict): A :func:`capture_rng_state` result.
+    """
+
+    def __init__(self, iterator, replayed: int, state: Dict) -> None:
+        self.iterator = iterator
+        self.remaining = replayed
+        self.state = state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.state is not None:
+            if self.remaining == 0:
+                restore_rng_state(self.state)
+                self.state = None
+            else:
+                self.remaining -= 1
+        return next(self.iterator)
+
+    def __getattr__(self, name: str):
+        return getattr(self.iterator, name)

@@ -26,3 +26,21 @@ def test_restored_state_repeats_every_generator_after_weights_only_load():
     assert _draws() != first  # the generators moved on
     restore_rng_state(loaded)
     assert _draws() == first
+
+
+def test_restore_happens_right_before_the_first_new_batch():
+    """The replayed batches draw from whatever state; the first new one
+    and everything after it see the checkpoint's state."""
+    from personlab_mm.engine.rng_state import RestoreBeforeNewBatches
+
+    def batches():
+        while True:
+            yield torch.rand(1).item()  # a transform in the main process
+
+    state = capture_rng_state()
+    want = [torch.rand(1).item() for _ in range(3)]
+    torch.manual_seed(123)  # the resumed process starts elsewhere
+    it = RestoreBeforeNewBatches(batches(), replayed=2, state=state)
+    replayed = [next(it), next(it)]
+    assert replayed != want[:2]
+    assert [next(it), torch.rand(1).item(), next(it)] == want

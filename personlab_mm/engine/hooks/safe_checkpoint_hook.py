@@ -16,7 +16,7 @@ from mmengine.runner import IterBasedTrainLoop
 
 from ...utils.checkpoint import PortableHistoryBuffer
 from ..checkpoint_io import ATOMIC_BACKEND, atomic_write, remove_partial_files
-from ..rng_state import capture_rng_state, restore_rng_state
+from ..rng_state import RestoreBeforeNewBatches, capture_rng_state
 from ..worker_signals import (ignore_in_data_loader_workers,
                               stop_ignoring_in_data_loader_workers)
 
@@ -69,10 +69,10 @@ class SafeCheckpointHook(CheckpointHook):
       checkpoints only (``by_epoch=False``).
     - **Random state.** The checkpoint holds the main process's random
       generators (Python, NumPy, torch CPU and CUDA; MMEngine saves only
-      the seed), restored on resume, so dropout and other random layers
-      continue bit for bit too (with data-loader workers: with
-      ``num_workers=0`` the replay of the consumed batches draws from the
-      main process's generators after the restore).
+      the seed), restored on resume right before the first batch that
+      was not consumed before (after the loop's replay), so dropout and
+      other random layers continue bit for bit too, with or without
+      data-loader workers.
     - **weights_only loading.** The message hub's buffers are saved as
       :class:`~personlab_mm.utils.checkpoint.PortableHistoryBuffer`, so
       checkpoints load with ``torch.load(..., weights_only=True)``.
@@ -107,6 +107,7 @@ class SafeCheckpointHook(CheckpointHook):
         self._training = False
         self._owner_pid = os.getpid()
         self._previous_handlers: Dict[signal.Signals, object] = {}
+        self._resumed_rng_state: Optional[dict] = None
         self._install_signal_handlers()
 
     # --- preemption ---------------------------------------------------
@@ -175,6 +176,13 @@ class SafeCheckpointHook(CheckpointHook):
                 'signal sent to every process of the job stops them and the '
                 "run. Use env_cfg.mp_cfg.mp_start_method='fork'.")
         self._training = True
+        state, self._resumed_rng_state = self._resumed_rng_state, None
+        loop = runner.train_loop
+        if state is not None and hasattr(loop, 'dataloader_iterator'):
+            # the loop replays the consumed batches after this hook; the
+            # generators are restored right before the first new one
+            loop.dataloader_iterator = RestoreBeforeNewBatches(
+                loop.dataloader_iterator, loop.iter, state)
 
     def after_train_iter(self,
                          runner,
@@ -215,11 +223,11 @@ class SafeCheckpointHook(CheckpointHook):
                 scalars[key] = PortableHistoryBuffer.from_buffer(value)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """When resuming, continue the generators where the checkpoint's
-        run left them (loading weights with ``load_from`` alone does
-        not)."""
+        """When resuming, keep the generators' state of the checkpoint's
+        run for :meth:`before_train` (loading weights with ``load_from``
+        alone does not)."""
         if getattr(runner, '_resume', False) and 'rng_state' in checkpoint:
-            restore_rng_state(checkpoint['rng_state'])
+            self._resumed_rng_state = checkpoint['rng_state']
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """Write the checkpoint, then ``last_checkpoint``, then delete the
