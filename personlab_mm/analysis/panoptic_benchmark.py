@@ -9,8 +9,6 @@ offsets to the nearest centre, thing logits around each centre and stuff
 elsewhere.
 """
 import math
-import statistics
-import time
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -21,26 +19,15 @@ from mmengine.config import Config
 from ..models.heads.panoptic_deeplab_head import (PANOPTIC_DEEPLAB_FIELDS,
                                                   PanopticDeepLabHead)
 from ..structures import DenseMaps
-
-
-def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+from ..utils.timing import timed
 
 
 def median_ms(fn: Callable, repeats: int, device: str,
               warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in ms (after ``warmup`` calls)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(1000. * (time.perf_counter() - start))
-    return statistics.median(times)
+    """Median wall time of ``fn()`` in ms, device-synchronised."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (
+        lambda: None)
+    return timed(fn, repeats, warmup, sync)
 
 
 def instance_maps(head: PanopticDeepLabHead, image_hw: Tuple[int, int],

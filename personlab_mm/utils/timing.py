@@ -1,7 +1,9 @@
-"""Per-stage wall time of decoding, device-synchronised."""
+"""Wall time, device-synchronised: per decoding stage (:class:`Stopwatch`)
+and medians of repeated calls for the benchmarks (:func:`timed`)."""
+import statistics
 import time
 from contextlib import contextmanager
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 
@@ -35,3 +37,20 @@ class Stopwatch:
         self.sync()
         self.timings[name] = self.timings.get(name, 0.) + (
             time.perf_counter() - start) * 1e3
+
+
+def timed(fn: Callable, repeats: int, warmup: int = 2,
+          sync: Callable = lambda: None) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeats``
+    calls, after ``warmup`` calls; ``sync`` (e.g.
+    ``torch.cuda.synchronize``) runs around each timed call."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
