@@ -140,16 +140,23 @@ class PanopticDeepLabHead(BaseModule):
             PANOPTIC_DEEPLAB_FIELDS, self.stride)
 
     # ------------------------------------------------------------- losses
+    def pixel_cells(self, size: int, scale: float, cells: int,
+                    device) -> Tensor:
+        """(size,) grid position of each pixel of one image axis: pixel
+        ``u`` sits at input pixel ``(u + 0.5) * scale - 0.5`` (the centre
+        convention of MMDetection's ``Resize``; ``u`` itself for the input,
+        ``scale = 1``) and at cell ``x / stride``, clamped to the ``cells``
+        of the grid (padding and beyond are never read)."""
+        u = torch.arange(size, device=device, dtype=torch.float32)
+        return (((u + .5) * scale - .5) / self.stride).clamp(0, cells - 1)
+
     def upsample(self, maps: Tensor, input_hw: Tuple[int, int]) -> Tensor:
         """(B, C, H, W) grid maps at every input pixel (B, C, h, w):
         bilinear on the corner-aligned grid, clamped at the last cell."""
         H, W = maps.shape[-2:]
-        gx = torch.arange(input_hw[1], device=maps.device,
-                          dtype=torch.float32) / self.stride
-        gy = torch.arange(input_hw[0], device=maps.device,
-                          dtype=torch.float32) / self.stride
-        return resample_separable(maps.float(), gx.clamp(max=W - 1),
-                                  gy.clamp(max=H - 1))
+        return resample_separable(
+            maps.float(), self.pixel_cells(input_hw[1], 1., W, maps.device),
+            self.pixel_cells(input_hw[0], 1., H, maps.device))
 
     def loss(self, feats: Sequence[Tensor],
              batch_data_samples: List) -> Dict[str, Tensor]:
@@ -175,10 +182,8 @@ class PanopticDeepLabHead(BaseModule):
                    rescale: bool) -> Tuple[Tensor, Tensor, Tensor]:
         """One image's maps resampled to its pixels.
 
-        An image pixel ``u`` sits at input pixel ``(u + 0.5) * s - 0.5``
-        (``s`` the resize factor, MMDetection's ``scale_factor``; the
-        centre convention of its ``Resize``) and at grid cell ``x /
-        stride``; padding is never read.
+        Image pixels are placed on the grid by :meth:`pixel_cells` with
+        MMDetection's ``scale_factor`` (the resize of the test pipeline).
 
         Args:
             maps (DenseMaps): Batch-of-one maps on the output grid.
@@ -193,11 +198,8 @@ class PanopticDeepLabHead(BaseModule):
         h, w = meta['ori_shape'] if rescale else meta['img_shape']
         sx, sy = meta.get('scale_factor', (1., 1.)) if rescale else (1., 1.)
         H, W = maps.grid_hw
-        device = maps.device
-        u = torch.arange(w, device=device, dtype=torch.float32)
-        v = torch.arange(h, device=device, dtype=torch.float32)
-        gx = (((u + .5) * sx - .5) / self.stride).clamp(0, W - 1)
-        gy = (((v + .5) * sy - .5) / self.stride).clamp(0, H - 1)
+        gx = self.pixel_cells(w, sx, W, maps.device)
+        gy = self.pixel_cells(h, sy, H, maps.device)
         logits = resample_separable(maps['semantic'], gx, gy)[0]
         centre = resample_separable(maps['centre'], gx, gy)[0, 0]
         offsets = resample_separable(maps['offsets'][:, 0], gx, gy)[0]

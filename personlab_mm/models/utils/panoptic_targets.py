@@ -51,12 +51,15 @@ def centres_of_mass(masks: Tensor) -> Tuple[Tensor, Tensor]:
         long.
     """
     N, H, W = masks.shape
-    m = masks.float()
-    area = m.sum(dim=(1, 2))
-    xs = torch.arange(W, dtype=m.dtype, device=m.device)
-    ys = torch.arange(H, dtype=m.dtype, device=m.device)
-    cx = (m.sum(dim=1) * xs).sum(dim=1) / area
-    cy = (m.sum(dim=2) * ys).sum(dim=1) / area
+    # per-column and per-row counts of the bool masks: no (N, H, W) float
+    # copy (4 bytes per mask pixel at 1025x2049)
+    columns = masks.sum(dim=1).float()  # (N, W)
+    rows = masks.sum(dim=2).float()  # (N, H)
+    area = columns.sum(dim=1)
+    xs = torch.arange(W, dtype=torch.float32, device=masks.device)
+    ys = torch.arange(H, dtype=torch.float32, device=masks.device)
+    cx = (columns * xs).sum(dim=1) / area
+    cy = (rows * ys).sum(dim=1) / area
     return torch.stack([cx, cy], dim=1), area.long()
 
 
@@ -127,12 +130,12 @@ def image_targets(semantic: Tensor,
     crowd = crowd_masks.any(dim=0) if crowd_masks.shape[0] else \
         torch.zeros((H, W), dtype=torch.bool, device=device)
     centre_weights = ((semantic != ignore_index) & ~crowd).float()
-    # owner: 1 + index of the instance covering each pixel, 0 for none
-    number = torch.arange(1, thing_masks.shape[0] + 1, device=device)
-    owner = (thing_masks * number[:, None, None]).amax(dim=0) if \
+    # owner: 1 + index of the instance covering each pixel (segments do
+    # not overlap), 0 for none; a uint8 argmax, not an (N, H, W) long copy
+    on_thing = thing_masks.any(dim=0)
+    owner = (thing_masks.to(torch.uint8).argmax(dim=0) + 1) * on_thing if \
         thing_masks.shape[0] else torch.zeros((H, W), dtype=torch.long,
                                               device=device)
-    on_thing = owner > 0
     table = F.pad(centres.nan_to_num(0.), (0, 0, 1, 0))  # row 0: no owner
     xs = torch.arange(W, device=device, dtype=torch.float32)
     ys = torch.arange(H, device=device, dtype=torch.float32)
