@@ -28,7 +28,9 @@ and mIoU (``SemSegMetric``) in one ``mim test``.
     mim test personlab_mm pdl_r50_coco_panoptic.py \
         -C work_dirs/pdl_r50_coco_panoptic/iter_200000.pth
 """
-_base_ = ['../_base_/det_runtime.py']
+_base_ = [
+    '../_base_/det_runtime.py', '../_base_/datasets/coco_panoptic.py'
+]
 
 crop_size = (1025, 1025)
 num_things, num_stuff = 80, 53
@@ -76,14 +78,7 @@ model = dict(
             threshold=0.1, nms_kernel=7, top_k=200, stuff_area=4096)),
     test_cfg=dict(output_stride=16))
 
-dataset_type = 'CrowdAwareCocoPanopticDataset'
-data_root = 'data/coco/'
-load_annotations = dict(
-    type='LoadCheckedPanopticAnnotations',
-    with_bbox=True,
-    with_label=True,
-    with_mask=True,
-    with_seg=True)
+load_annotations = {{_base_.load_annotations}}
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     load_annotations,
@@ -109,45 +104,9 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor')),
 ]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(
-            img='train2017/', seg='annotations/panoptic_train2017/'),
-        filter_cfg=dict(filter_empty_gt=False),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/panoptic_val2017.json',
-        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(
-        type='CocoPanopticMetric',
-        ann_file=data_root + 'annotations/panoptic_val2017.json',
-        seg_prefix=data_root + 'annotations/panoptic_val2017/'),
-    dict(
-        type='CocoMetric',
-        metric='segm',
-        ann_file=data_root + 'annotations/instances_val2017.json'),
-    dict(type='SemSegMetric', iou_metrics=['mIoU']),
-]
-test_evaluator = val_evaluator
 
 max_iters = 200000
 train_cfg = dict(

@@ -18,8 +18,8 @@ from ..structures import DenseMaps
 CONFIDENT_LOGIT = 20.
 
 
-def _cells_in_image(grid: int, stride: int, scale: float,
-                    size: int) -> torch.Tensor:
+def cells_in_image(grid: int, stride: int, scale: float,
+                   size: int) -> torch.Tensor:
     """Image pixel (nearest) of each grid cell: cell ``i`` sits at input
     pixel ``i * stride``, image pixel ``(x + 0.5) / scale - 0.5``."""
     x = torch.arange(grid, dtype=torch.float64) * stride
@@ -66,6 +66,23 @@ def class_fractions(semantic: torch.Tensor, num_classes: int,
     return (x / norm).view(C, *semantic.shape)
 
 
+def nearest_defined(defined: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Row and column of the nearest ``defined`` pixel of every pixel
+    (itself where defined; Euclidean distance transform).
+
+    Args:
+        defined (Tensor): (H, W) bool, not all False.
+
+    Returns:
+        tuple: (H, W) long rows and (H, W) long columns, on ``defined``'s
+        device.
+    """
+    _, (iy, ix) = ndimage.distance_transform_edt(
+        ~defined.cpu().numpy(), return_indices=True)
+    return (torch.from_numpy(iy).to(defined.device),
+            torch.from_numpy(ix).to(defined.device))
+
+
 def extended_offsets(offsets: torch.Tensor,
                      on_thing: torch.Tensor) -> torch.Tensor:
     """Offsets on every pixel: thing pixels keep theirs, every other pixel
@@ -80,14 +97,11 @@ def extended_offsets(offsets: torch.Tensor,
     Returns:
         Tensor: (2, H, W).
     """
-    defined = on_thing.cpu().numpy() > 0
-    if not defined.any() or defined.all():
+    defined = on_thing > 0
+    if not bool(defined.any()) or bool(defined.all()):
         return offsets
     H, W = defined.shape
-    _, (iy, ix) = ndimage.distance_transform_edt(~defined,
-                                                 return_indices=True)
-    iy = torch.from_numpy(iy).to(offsets.device)
-    ix = torch.from_numpy(ix).to(offsets.device)
+    iy, ix = nearest_defined(defined)
     ys = torch.arange(H, device=offsets.device, dtype=offsets.dtype)[:, None]
     xs = torch.arange(W, device=offsets.device, dtype=offsets.dtype)[None]
     # centre of the nearest thing pixel, minus this pixel
@@ -130,8 +144,8 @@ def perfect_panoptic_maps(head: PanopticDeepLabHead,
     stride = head.stride
     grid_hw = tuple(math.ceil(n / stride) for n in input_hw)
     sx, sy = sample.metainfo.get('scale_factor', (1., 1.))
-    rows = _cells_in_image(grid_hw[0], stride, sy, ori_hw[0]).to(device)
-    cols = _cells_in_image(grid_hw[1], stride, sx, ori_hw[1]).to(device)
+    rows = cells_in_image(grid_hw[0], stride, sy, ori_hw[0]).to(device)
+    cols = cells_in_image(grid_hw[1], stride, sx, ori_hw[1]).to(device)
 
     def at_cells(m: torch.Tensor) -> torch.Tensor:
         return m[..., rows[:, None], cols[None, :]]
@@ -159,4 +173,5 @@ def training_target_cfg(model_cfg: dict) -> dict:
 
 
 __all__: Sequence[str] = ('perfect_panoptic_maps', 'training_target_cfg',
-                          'CONFIDENT_LOGIT')
+                          'CONFIDENT_LOGIT', 'cells_in_image',
+                          'class_fractions', 'nearest_defined')

@@ -1,36 +1,13 @@
 """Panoptic-DeepLab post-processing (paper Sec. 3.2-3.3): centre NMS,
 pixel grouping, majority-vote merge and instance scores, composed from
 :mod:`personlab_mm.functional`."""
-from typing import NamedTuple
-
 import torch
 from torch import Tensor
 
 from ..functional import find_peaks
-from ..functional.panoptic import (channel_argmax, instance_boxes,
-                                   instance_scores, majority_vote,
-                                   nearest_centres, panoptic_ids)
-
-
-class PanopticResult(NamedTuple):
-    """One image's panoptic, semantic and instance segmentation.
-
-    Attributes:
-        panoptic (Tensor): (h, w) long ids: ``label + instance *
-            instance_offset`` for things (instances numbered from 1),
-            ``label`` for stuff, ``num_classes`` for void (MMDetection's
-            convention).
-        semantic (Tensor): (h, w) long argmax class.
-        masks (Tensor): (K, h, w) bool thing instances (non-empty).
-        labels (Tensor): (K,) long. scores (Tensor): (K,) float.
-        boxes (Tensor): (K, 4) float xyxy (exclusive right/bottom).
-    """
-    panoptic: Tensor
-    semantic: Tensor
-    masks: Tensor
-    labels: Tensor
-    scores: Tensor
-    boxes: Tensor
+from ..functional.panoptic import (channel_argmax, instance_scores,
+                                   majority_vote, nearest_centres)
+from .panoptic_result import PanopticResult, assemble_result
 
 
 class PanopticDeepLabDecoder:
@@ -90,7 +67,8 @@ class PanopticDeepLabDecoder:
                 image pixels (finite).
 
         Returns:
-            PanopticResult: see its docstring.
+            PanopticResult: see :class:`~personlab_mm.decoders.
+            panoptic_result.PanopticResult`.
         """
         C = logits.shape[0]
         if C != self.num_classes:
@@ -106,10 +84,6 @@ class PanopticDeepLabDecoder:
         K = centres.shape[0]
         labels, areas = majority_vote(ids, semantic, K, C)
         scores = instance_scores(peaks.scores, probs, ids, labels, areas)
-        panoptic = panoptic_ids(semantic, ids, labels, is_thing,
-                                self.stuff_area, C, self.instance_offset)
-        kept = (areas > 0).nonzero().squeeze(1)
-        masks = ids[None] == (kept + 1)[:, None, None]
-        boxes = instance_boxes(ids, K)[kept]
-        return PanopticResult(panoptic, semantic, masks, labels[kept],
-                              scores[kept], boxes)
+        return assemble_result(semantic, ids, labels, scores, areas,
+                               self.num_things, C, self.stuff_area,
+                               self.instance_offset)

@@ -18,8 +18,9 @@ from .panoptic import (channel_argmax, class_histograms, instance_boxes,
 from .peaks import (Peaks, find_peaks, strongest, window_centroid, window_sum,
                     windows_at)
 from .sampling import (bilinear_corners, gather_bilinear, gather_cells,
-                       gather_corners, resample_separable, sample_at_offsets,
-                       sample_bilinear, sample_points)
+                       gather_corners, pixel_cells, resample_separable,
+                       resample_to_image, sample_at_offsets, sample_bilinear,
+                       sample_points, upsample_to_input)
 from .sanitize import KINDS, offset_bound, sanitize_tensors
 from .shapes import compact, compiled, select
 from .voting import (snap_to_votes, splat_bilinear, vote_at_offsets,
@@ -34,7 +35,8 @@ __all__ = [
     'tree_traversals', 'oks_hard_nms', 'oks_matrix', 'Peaks', 'find_peaks',
     'strongest', 'window_centroid', 'window_sum', 'windows_at',
     'bilinear_corners', 'gather_bilinear', 'gather_corners',
-    'resample_separable', 'sample_at_offsets', 'sample_bilinear',
+    'resample_separable', 'sample_at_offsets', 'pixel_cells',
+    'resample_to_image', 'upsample_to_input', 'sample_bilinear',
     'sample_points', 'KINDS', 'offset_bound', 'sanitize_tensors', 'compact',
     'compiled', 'select', 'gather_cells', 'snap_to_votes',
     'splat_bilinear', 'vote_at_offsets', 'voter_mean', 'window_cells',

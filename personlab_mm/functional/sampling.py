@@ -203,3 +203,78 @@ def resample_separable(maps: Tensor, gx: Tensor, gy: Tensor) -> Tensor:
     shape = (B, gy.numel(), gx.numel())
     return sample_bilinear(maps, gx[None, None, :].expand(shape),
                            gy[None, :, None].expand(shape))
+
+
+def pixel_cells(size: int, scale: float, stride: float, cells: int,
+                device=None) -> Tensor:
+    """Grid position of each pixel along one image axis.
+
+    Pixel ``u`` of an image resized by ``scale`` into the input sits at
+    input pixel ``(u + 0.5) * scale - 0.5`` (the centre convention of
+    MMDetection's ``Resize``; ``u`` itself for the input, ``scale = 1``)
+    and at cell ``x / stride``, clamped to the ``cells`` of the grid
+    (padding and beyond are never read).
+
+    Args:
+        size (int): Pixels along the axis.
+        scale (float): Image-to-input scale along the axis.
+        stride (float): Grid stride in input pixels.
+        cells (int): Grid cells along the axis.
+        device: Where to build the positions.
+
+    Returns:
+        Tensor: (size,) float cell positions.
+    """
+    u = torch.arange(size, device=device, dtype=torch.float32)
+    return (((u + .5) * scale - .5) / stride).clamp(0, cells - 1)
+
+
+def upsample_to_input(maps: Tensor, stride: float,
+                      input_hw: Tuple[int, int]) -> Tensor:
+    """Grid maps at every input pixel: bilinear on the corner-aligned grid,
+    clamped at the last cell.
+
+    Args:
+        maps (Tensor): (B, C, H, W) maps of stride ``stride``.
+        stride (float): Their stride in input pixels.
+        input_hw (tuple): ``(h, w)`` of the input.
+
+    Returns:
+        Tensor: (B, C, h, w) float.
+    """
+    H, W = maps.shape[-2:]
+    return resample_separable(
+        maps.float(), pixel_cells(input_hw[1], 1., stride, W, maps.device),
+        pixel_cells(input_hw[0], 1., stride, H, maps.device))
+
+
+def resample_to_image(maps: Tensor,
+                      stride: float,
+                      meta: dict,
+                      rescale: bool,
+                      nearest: bool = False
+                      ) -> Tuple[Tensor, Tuple[float, float]]:
+    """Grid maps at the pixels of the image a data sample describes
+    (bilinear, or the nearest cell with ``nearest``).
+
+    Args:
+        maps (Tensor): (B, C, H, W) maps of stride ``stride``.
+        stride (float): Their stride in input pixels.
+        meta (dict): ``img_shape``, ``ori_shape`` and ``scale_factor``
+            (MMDetection's, ``(sx, sy)`` of the test resize).
+        rescale (bool): At the original image (else the resized input).
+        nearest (bool): Each pixel reads its nearest cell (no blending of
+            neighbouring cells' values).
+
+    Returns:
+        tuple: (B, C, h, w) maps and the ``(sx, sy)`` image-to-input scale
+        used (``(1, 1)`` without ``rescale``).
+    """
+    h, w = meta['ori_shape'][:2] if rescale else meta['img_shape'][:2]
+    sx, sy = meta.get('scale_factor', (1., 1.)) if rescale else (1., 1.)
+    H, W = maps.shape[-2:]
+    gx = pixel_cells(w, sx, stride, W, maps.device)
+    gy = pixel_cells(h, sy, stride, H, maps.device)
+    if nearest:
+        gx, gy = gx.round(), gy.round()
+    return resample_separable(maps.float(), gx, gy), (sx, sy)

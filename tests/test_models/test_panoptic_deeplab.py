@@ -1,13 +1,10 @@
 """PanopticDeepLab segmentor and head: built from the registry, shapes at
 any input size, losses and their gradients, predict outputs in
 MMDetection's conventions, test output stride, non-finite outputs."""
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
-from mmdet.structures.mask import BitmapMasks
-from mmengine.structures import InstanceData, PixelData
+from personlab_testing import toy_panoptic_sample
 
 import personlab_mm  # noqa: F401
 from personlab_mm.models.layers import ASPP
@@ -35,29 +32,6 @@ def model_cfg(**test_cfg):
         test_cfg=test_cfg)
 
 
-def _sample(h, w, pad_hw=None):
-    """Two things (class 0 and 1) on stuff 2 / 3, a crowd of class 0."""
-    seg = np.full((h, w), 2, dtype=np.uint8)
-    seg[:, w // 2:] = 3
-    masks = np.zeros((2, h, w), dtype=np.uint8)
-    masks[0, 2:h // 2, 2:w // 3] = 1
-    masks[1, h // 2:h - 2, w // 2:w - 3] = 1
-    crowd = np.zeros((1, h, w), dtype=np.uint8)
-    crowd[0, 1:3, w - 6:w - 1] = 1
-    seg[masks[0] > 0] = 0
-    seg[masks[1] > 0] = 1
-    seg[crowd[0] > 0] = 0
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.),
-        batch_input_shape=pad_hw or (h, w), pad_shape=pad_hw or (h, w),
-        img_path='toy.jpg'))
-    sample.gt_sem_seg = PixelData(sem_seg=torch.from_numpy(seg)[None])
-    sample.gt_instances = InstanceData(
-        masks=BitmapMasks(masks, h, w), labels=torch.tensor([0, 1]))
-    sample.ignored_instances = InstanceData(masks=BitmapMasks(crowd, h, w))
-    return sample
-
-
 def _build(**test_cfg):
     torch.manual_seed(0)
     model = MODELS.build(model_cfg(**test_cfg))
@@ -83,7 +57,8 @@ def test_aspp_image_pooling_works_for_any_size_and_batch_one():
 def test_losses_are_finite_and_reach_every_part():
     model = _build().train()
     inputs = torch.rand(2, 3, 65, 97)
-    samples = [_sample(65, 97), _sample(60, 90, pad_hw=(65, 97))]
+    samples = [toy_panoptic_sample(65, 97),
+               toy_panoptic_sample(60, 90, pad_hw=(65, 97))]
     losses = model.loss(inputs, samples)
     assert set(losses) == {'loss_semantic', 'loss_centre', 'loss_offset'}
     total = sum(losses.values())
@@ -100,7 +75,7 @@ def test_losses_are_finite_and_reach_every_part():
 
 def test_predict_fills_mmdetection_results_at_the_original_size():
     model = _build().eval()
-    sample = _sample(60, 90, pad_hw=(64, 96))
+    sample = toy_panoptic_sample(60, 90, pad_hw=(64, 96))
     sample.set_metainfo(dict(ori_shape=(30, 45), scale_factor=(2., 2.)))
     with torch.no_grad():
         out = model.predict(torch.rand(1, 3, 64, 96), [sample])[0]
@@ -117,7 +92,7 @@ def test_predict_fills_mmdetection_results_at_the_original_size():
 
 def test_test_output_stride_8_runs_and_restores_the_training_network():
     model = _build(output_stride=8).eval()
-    sample = _sample(64, 96)
+    sample = toy_panoptic_sample(64, 96)
     conv = model.backbone.layer4[0].conv1
     before = (conv.stride, conv.dilation)
     rates = model.head.semantic_decoder.aspp.convs[1].conv.dilation
@@ -137,7 +112,7 @@ def test_non_finite_outputs_never_crash_post_processing():
     g = torch.Generator().manual_seed(0)
     specials = torch.tensor([float('nan'), float('inf'), -float('inf'),
                              1e30, -1e30, 0.])
-    sample = _sample(21, 29)
+    sample = toy_panoptic_sample(21, 29)
     for _ in range(500):
         maps = head.maps([torch.rand(1, c, *hw, generator=g) for c, hw in (
             (8, (6, 8)), (16, (3, 4)), (64, (2, 2)))])
@@ -154,7 +129,7 @@ def test_non_finite_outputs_never_crash_post_processing():
 
 def test_flip_and_multiscale_test_run_at_any_size_and_reject_typos():
     model = _build(flip=True, scales=(0.75, 1.0, 1.25)).eval()
-    sample = _sample(50, 71, pad_hw=(64, 80))
+    sample = toy_panoptic_sample(50, 71, pad_hw=(64, 80))
     with torch.no_grad():
         out = model.predict(torch.rand(1, 3, 64, 80), [sample])[0]
     assert out.pred_panoptic_seg.sem_seg.shape == (1, 50, 71)

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...decoders.panoptic_deeplab import PanopticDeepLabDecoder, PanopticResult
-from ...functional import resample_separable
+from ...functional import resample_to_image, upsample_to_input
 from ...structures import DenseMaps, FieldSpec
 from ..layers.deeplab import DeepLabDecoder, PredictionHead
 from ..utils.panoptic_targets import batch_targets
@@ -140,23 +140,10 @@ class PanopticDeepLabHead(BaseModule):
             PANOPTIC_DEEPLAB_FIELDS, self.stride)
 
     # ------------------------------------------------------------- losses
-    def pixel_cells(self, size: int, scale: float, cells: int,
-                    device) -> Tensor:
-        """(size,) grid position of each pixel of one image axis: pixel
-        ``u`` sits at input pixel ``(u + 0.5) * scale - 0.5`` (the centre
-        convention of MMDetection's ``Resize``; ``u`` itself for the input,
-        ``scale = 1``) and at cell ``x / stride``, clamped to the ``cells``
-        of the grid (padding and beyond are never read)."""
-        u = torch.arange(size, device=device, dtype=torch.float32)
-        return (((u + .5) * scale - .5) / self.stride).clamp(0, cells - 1)
-
     def upsample(self, maps: Tensor, input_hw: Tuple[int, int]) -> Tensor:
-        """(B, C, H, W) grid maps at every input pixel (B, C, h, w):
-        bilinear on the corner-aligned grid, clamped at the last cell."""
-        H, W = maps.shape[-2:]
-        return resample_separable(
-            maps.float(), self.pixel_cells(input_hw[1], 1., W, maps.device),
-            self.pixel_cells(input_hw[0], 1., H, maps.device))
+        """(B, C, H, W) grid maps at every input pixel (B, C, h, w)
+        (:func:`~personlab_mm.functional.upsample_to_input`)."""
+        return upsample_to_input(maps, self.stride, input_hw)
 
     def loss(self, feats: Sequence[Tensor],
              batch_data_samples: List) -> Dict[str, Tensor]:
@@ -182,8 +169,9 @@ class PanopticDeepLabHead(BaseModule):
                    rescale: bool) -> Tuple[Tensor, Tensor, Tensor]:
         """One image's maps resampled to its pixels.
 
-        Image pixels are placed on the grid by :meth:`pixel_cells` with
-        MMDetection's ``scale_factor`` (the resize of the test pipeline).
+        Image pixels are placed on the grid by
+        :func:`~personlab_mm.functional.pixel_cells` with MMDetection's
+        ``scale_factor`` (the resize of the test pipeline).
 
         Args:
             maps (DenseMaps): Batch-of-one maps on the output grid.
@@ -195,16 +183,14 @@ class PanopticDeepLabHead(BaseModule):
             tuple: logits (C, h, w), centre (h, w), offsets (2, h, w) in
             image pixels.
         """
-        h, w = meta['ori_shape'] if rescale else meta['img_shape']
-        sx, sy = meta.get('scale_factor', (1., 1.)) if rescale else (1., 1.)
-        H, W = maps.grid_hw
-        gx = self.pixel_cells(w, sx, W, maps.device)
-        gy = self.pixel_cells(h, sy, H, maps.device)
-        logits = resample_separable(maps['semantic'], gx, gy)[0]
-        centre = resample_separable(maps['centre'], gx, gy)[0, 0]
-        offsets = resample_separable(maps['offsets'][:, 0], gx, gy)[0]
+        fields = torch.cat([maps['semantic'], maps['centre'],
+                            maps['offsets'][:, 0]], dim=1)
+        at_pixels, (sx, sy) = resample_to_image(fields, self.stride, meta,
+                                                rescale)
+        logits, centre, offsets = at_pixels[0].split(
+            [self.num_classes, 1, 2])
         scale = offsets.new_tensor([1. / sx, 1. / sy])[:, None, None]
-        return logits, centre, offsets * scale
+        return logits, centre[0], offsets * scale
 
     def decode(self, maps: DenseMaps, batch_data_samples: List,
                rescale: bool = True) -> List[PanopticResult]:

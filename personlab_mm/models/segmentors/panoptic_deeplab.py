@@ -1,31 +1,24 @@
 """The Panoptic-DeepLab segmentor: an MMDetection detector whose results
 are panoptic, semantic and instance segmentation."""
 from contextlib import nullcontext
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from ...decoders.panoptic_deeplab import PanopticResult
 from ..utils.atrous import OutputStrideSwitch, resnet_output_stride
 from ..utils.tta import fuse_scaled_inputs
+from .base import BottomUpPanopticSegmentor
 
 
 @MODELS.register_module()
-class PanopticDeepLab(BaseDetector):
+class PanopticDeepLab(BottomUpPanopticSegmentor):
     """Backbone (an atrous ResNet) + :class:`~personlab_mm.models.heads.
     PanopticDeepLabHead`; post-processing in the head's decoder.
 
-    ``predict`` fills, per image (at the original size with
-    ``rescale=True``): ``pred_panoptic_seg.sem_seg`` (1, h, w) ids
-    ``label + instance * INSTANCE_OFFSET`` (void: the number of classes),
-    ``pred_sem_seg.sem_seg`` (1, h, w) classes and ``pred_instances``
-    (``masks`` (K, h, w) bool, ``labels``, ``scores``, ``bboxes`` xyxy), so
-    MMDetection's ``CocoPanopticMetric``, ``CocoMetric(metric='segm')`` and
-    ``SemSegMetric`` all read the same results.
+    ``predict`` fills the results of
+    :class:`~personlab_mm.models.segmentors.base.BottomUpPanopticSegmentor`.
 
     Args:
         backbone (dict): Backbone returning the features the head takes,
@@ -117,16 +110,3 @@ class PanopticDeepLab(BaseDetector):
                  batch_data_samples: SampleList = None) -> Tuple[Tensor, ...]:
         """Raw head outputs (semantic logits, centre, offsets)."""
         return self.head.forward(self.extract_feat(batch_inputs))
-
-    def add_pred_to_datasample(self, data_samples: SampleList,
-                               results_list: List[PanopticResult]
-                               ) -> SampleList:
-        """``pred_panoptic_seg``, ``pred_sem_seg`` and ``pred_instances``
-        of each image."""
-        for sample, result in zip(data_samples, results_list):
-            sample.pred_panoptic_seg = PixelData(sem_seg=result.panoptic[None])
-            sample.pred_sem_seg = PixelData(sem_seg=result.semantic[None])
-            sample.pred_instances = InstanceData(
-                masks=result.masks, labels=result.labels,
-                scores=result.scores, bboxes=result.boxes)
-        return data_samples

@@ -63,6 +63,22 @@ def centres_of_mass(masks: Tensor) -> Tuple[Tensor, Tensor]:
     return torch.stack([cx, cy], dim=1), area.long()
 
 
+def mask_owner(masks: Tensor) -> Tensor:
+    """Which mask covers each pixel.
+
+    Args:
+        masks (Tensor): (N, H, W) bool, non-overlapping.
+
+    Returns:
+        Tensor: (H, W) long: ``1 +`` the index of the mask covering the
+        pixel, 0 where none does (a uint8 argmax, no (N, H, W) long copy).
+    """
+    N, H, W = masks.shape
+    if N == 0:
+        return torch.zeros((H, W), dtype=torch.long, device=masks.device)
+    return (masks.to(torch.uint8).argmax(dim=0) + 1) * masks.any(dim=0)
+
+
 def gaussian_heatmap(centres: Tensor, hw: Tuple[int, int], sigma: float,
                      chunk: int = 16) -> Tensor:
     """Maximum of 2-D Gaussians (peak 1) at integer ``centres``, each cut
@@ -130,12 +146,8 @@ def image_targets(semantic: Tensor,
     crowd = crowd_masks.any(dim=0) if crowd_masks.shape[0] else \
         torch.zeros((H, W), dtype=torch.bool, device=device)
     centre_weights = ((semantic != ignore_index) & ~crowd).float()
-    # owner: 1 + index of the instance covering each pixel (segments do
-    # not overlap), 0 for none; a uint8 argmax, not an (N, H, W) long copy
-    on_thing = thing_masks.any(dim=0)
-    owner = (thing_masks.to(torch.uint8).argmax(dim=0) + 1) * on_thing if \
-        thing_masks.shape[0] else torch.zeros((H, W), dtype=torch.long,
-                                              device=device)
+    owner = mask_owner(thing_masks)
+    on_thing = owner > 0
     table = F.pad(centres.nan_to_num(0.), (0, 0, 1, 0))  # row 0: no owner
     xs = torch.arange(W, device=device, dtype=torch.float32)
     ys = torch.arange(H, device=device, dtype=torch.float32)
@@ -186,18 +198,61 @@ def batch_targets(data_samples: Sequence, input_hw: Tuple[int, int],
     ignore_index = kwargs.get('ignore_index', 255)
     fields: List[List[Tensor]] = [[] for _ in range(6)]
     for sample in data_samples:
-        if 'gt_sem_seg' not in sample:
-            raise KeyError(
-                f'{sample.metainfo.get("img_path", "an image")} has no '
-                'gt_sem_seg: load panoptic annotations with with_seg=True')
-        semantic = _padded(sample.gt_sem_seg.sem_seg[0].to(device).long(),
-                           input_hw, ignore_index)
-        things = _masks_tensor(sample.gt_instances, input_hw, device)
-        crowds = _masks_tensor(sample.get('ignored_instances'), input_hw,
-                               device)
+        semantic, things, crowds = sample_ground_truth(
+            sample, input_hw, device, ignore_index)
         fields[0].append(semantic)
         for store, value in zip(fields[1:],
                                 image_targets(semantic, things, crowds,
                                               **kwargs)):
             store.append(value)
     return PanopticDeepLabTargets(*(torch.stack(f) for f in fields))
+
+
+def sample_ground_truth(sample, input_hw: Tuple[int, int], device,
+                        ignore_index: int = 255) -> Tuple[Tensor, ...]:
+    """One ``DetDataSample``'s panoptic ground truth on the padded input
+    grid.
+
+    Returns:
+        tuple: semantic (H, W) long (``ignore_index`` on void and
+        padding), thing masks (N, H, W) bool, crowd masks (M, H, W) bool.
+
+    Raises:
+        KeyError: naming the image when ``gt_sem_seg`` is missing.
+    """
+    if 'gt_sem_seg' not in sample:
+        raise KeyError(
+            f'{sample.metainfo.get("img_path", "an image")} has no '
+            'gt_sem_seg: load panoptic annotations with with_seg=True')
+    semantic = _padded(sample.gt_sem_seg.sem_seg[0].to(device).long(),
+                       input_hw, ignore_index)
+    things = _masks_tensor(sample.gt_instances, input_hw, device)
+    crowds = _masks_tensor(sample.get('ignored_instances'), input_hw, device)
+    return semantic, things, crowds
+
+
+def instance_id_targets(data_samples: Sequence, input_hw: Tuple[int, int],
+                        device,
+                        ignore_index: int = 255) -> Tuple[Tensor, Tensor]:
+    """Semantic classes and instance ids of a batch on the padded input
+    grid (the targets of embedding methods such as PanoNet).
+
+    Args:
+        data_samples (Sequence[DetDataSample]): See :func:`batch_targets`.
+        input_hw (tuple): ``(H, W)`` of the batch input.
+        device: Where to compute.
+        ignore_index (int): Void label.
+
+    Returns:
+        tuple: semantic (B, H, W) long (``ignore_index`` on void and
+        padding) and instance ids (B, H, W) long: ``1 + k`` on the pixels of
+        the image's ``k``-th non-crowd thing segment, 0 elsewhere (stuff,
+        void, crowds, padding).
+    """
+    semantic, ids = [], []
+    for sample in data_samples:
+        sem, things, _ = sample_ground_truth(sample, input_hw, device,
+                                             ignore_index)
+        semantic.append(sem)
+        ids.append(mask_owner(things))
+    return torch.stack(semantic), torch.stack(ids)
