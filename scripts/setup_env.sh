@@ -9,7 +9,8 @@
 #      OUTSIDE the repo, keyed by Python version, torch version and machine, in
 #        ${PERSONLAB_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/personlab_mm}/mmcv/<key>/
 #      pip's own wheel cache does not key on torch, so it is bypassed.
-#   4. mmpose, mmdet, openmim with --no-deps (requirements/openmmlab.txt)
+#   4. mmpose, mmdet, mmsegmentation, openmim with --no-deps
+#      (requirements/openmmlab.txt)
 #   5. this package, editable, plus test requirements
 #   6. a smoke check that mmpose/mmdet register and both CocoMetrics import
 #
@@ -103,9 +104,10 @@ reg_pose(init_default_scope=False)
 reg_det(init_default_scope=False)
 from mmpose.evaluation.metrics import CocoMetric as PoseCocoMetric  # noqa: F401
 from mmdet.evaluation.metrics import CocoMetric as DetCocoMetric  # noqa: F401
+import mmseg.models  # noqa: F401  PanoNet's ICNet / ICNeck
 import personlab_mm  # noqa: F401
 import mim  # noqa: F401
-print("mmpose/mmdet registered, both CocoMetrics import, personlab_mm imports")
+print("mmpose/mmdet registered, both CocoMetrics and mmseg import, personlab_mm imports")
 EOF
 
 echo "$want_stamp" > "$STAMP"

@@ -5,7 +5,12 @@ people (``personlab_mm.datasets.synthetic.make_scene``); ``panoptic``
 (not in the default sections) times Panoptic-DeepLab's post-processing
 (:mod:`personlab_mm.analysis.panoptic_benchmark`: 1-200 instances at
 1025x2049 and 641x641) next to the network forward of
-``pdl_r50_cityscapes.py`` at 1025x2049 in the same run:
+``pdl_r50_cityscapes.py`` at 1025x2049 in the same run; ``panonet`` (not
+in the default sections) times PanoNet's post-processing (resampling,
+class-wise mean-shift of 12-D embeddings, merge;
+:mod:`personlab_mm.analysis.panonet_benchmark`, same sizes and instance
+counts, ``--panoptic-sizes 1024x2048``) next to the forward of
+``panonet_icnet_cityscapes.py``:
 
 - ``targets``: images/s on ONE CPU core (torch and OpenCV single-threaded)
   for the full training pipeline (load, random affine to 801x801, flip,
@@ -34,6 +39,7 @@ config asks for) are not in the medians; their seconds are reported as
     python tools/benchmark.py                      # all sections, cuda if any
     python tools/benchmark.py --sections targets decode --device cpu
     python tools/benchmark.py --sections panoptic
+    python tools/benchmark.py --sections panonet
 
 Prints a table per section and, as the last line, one JSON object with
 every number and the machine it ran on.
@@ -55,13 +61,16 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 R101 = osp.join(REPO, 'configs', 'personlab', 'r101_coco.py')
 PDL_CITYSCAPES = osp.join(REPO, 'configs', 'panoptic_deeplab',
                           'pdl_r50_cityscapes.py')
+PANONET_CITYSCAPES = osp.join(REPO, 'configs', 'panonet',
+                              'panonet_icnet_cityscapes.py')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sections', nargs='+',
                         default=['targets', 'decode', 'model'],
-                        choices=['targets', 'decode', 'model', 'panoptic'])
+                        choices=['targets', 'decode', 'model', 'panoptic',
+                                 'panonet'])
     parser.add_argument('--device', default='auto',
                         choices=['auto', 'cpu', 'cuda'],
                         help='device of the model section and the extra '
@@ -88,23 +97,37 @@ def parse_args(argv=None):
     parser.add_argument('--panoptic-config', default=PDL_CITYSCAPES,
                         help='model of the panoptic section (default: '
                         'pdl_r50_cityscapes.py)')
+    parser.add_argument('--panonet-config', default=PANONET_CITYSCAPES,
+                        help='model of the panonet section (default: '
+                        'panonet_icnet_cityscapes.py)')
+    parser.add_argument('--embedding-noise', type=float, default=0.1,
+                        help='embedding noise of the panonet section')
     parser.add_argument('--out', help='also write the JSON to this file')
     return parser.parse_args(argv)
 
 
-def panoptic_section(args, device: str) -> Dict:
-    """Panoptic-DeepLab post-processing vs its network, printed."""
+def panoptic_section(args, device: str, method: str = 'panoptic') -> Dict:
+    """Panoptic-DeepLab's (``panoptic``) or PanoNet's (``panonet``)
+    post-processing vs its network, printed."""
     from mmengine.config import Config
 
+    from personlab_mm.analysis.panonet_benchmark import bench_panonet
     from personlab_mm.analysis.panoptic_benchmark import bench_panoptic
     sizes = [tuple(int(v) for v in s.split('x')) for s in args.panoptic_sizes]
     devices = ['cpu'] + (['cuda'] if device == 'cuda' else [])
-    report = bench_panoptic(Config.fromfile(args.panoptic_config), sizes,
-                            args.instances, devices, args.repeats)
-    report['config'] = osp.basename(args.panoptic_config)
+    if method == 'panonet':
+        name, config = 'PanoNet', args.panonet_config
+        report = bench_panonet(Config.fromfile(config), sizes,
+                               args.instances, devices, args.repeats,
+                               args.embedding_noise)
+    else:
+        name, config = 'Panoptic-DeepLab', args.panoptic_config
+        report = bench_panoptic(Config.fromfile(config), sizes,
+                                args.instances, devices, args.repeats)
+    report['config'] = osp.basename(config)
     for dev in devices:
         r = report[dev]
-        print(f'\nPanoptic-DeepLab post-processing on {dev} (ms per image; '
+        print(f'\n{name} post-processing on {dev} (ms per image; '
               f'{report["config"]} forward at {r["forward_size"]}: '
               f'{r["forward_ms"]} ms, ratio {r["postprocessing_to_forward"]})')
         print(f"{'size/instances':>18} {'found':>6} {'ms':>9}")
@@ -161,8 +184,9 @@ def main(argv=None):
               f"found (backbone alone {m['backbone_infer_ms']} ms; first "
               f"calls {m['infer_warmup_s']} s and "
               f"{m['infer_10_people_warmup_s']} s)")
-    if 'panoptic' in args.sections:
-        report['panoptic'] = panoptic_section(args, device)
+    for method in ('panoptic', 'panonet'):
+        if method in args.sections:
+            report[method] = panoptic_section(args, device, method)
     line = json.dumps(report)
     if args.out:
         with open(args.out, 'w') as f:

@@ -15,6 +15,8 @@ from mmengine.evaluator import Evaluator
 
 from ..datasets.converters.coco_instances_to_panoptic import convert
 from ..evaluation import headline_metrics
+from ..models.heads.panonet_head import PanoNetHead
+from .perfect_panonet import perfect_panonet_maps
 from .perfect_panoptic import perfect_panoptic_maps, training_target_cfg
 
 
@@ -84,7 +86,8 @@ def panoptic_upper_bound(cfg: Config,
                          img_dir: Optional[str] = None,
                          seg_dir: Optional[str] = None,
                          device: str = 'cpu',
-                         max_images: Optional[int] = None) -> dict:
+                         max_images: Optional[int] = None,
+                         embedding_noise: float = 0.) -> dict:
     """Perfect outputs through the config's head and post-processing,
     scored by PQ, segm AP and mIoU.
 
@@ -97,6 +100,9 @@ def panoptic_upper_bound(cfg: Config,
         seg_dir (str, optional): Its PNGs (panoptic json only).
         device (str): Device.
         max_images (int, optional): Only the first images.
+        embedding_noise (float): Embedding methods (PanoNet): standard
+            deviation of the noise added to the perfect embeddings (one
+            point per instance).
 
     Returns:
         dict: ``PQ``, ``segm_AP``, ``mIoU`` (in [0, 1]; None when not
@@ -123,8 +129,12 @@ def panoptic_upper_bound(cfg: Config,
             data = dataset[i]
             sample = data['data_samples']
             input_hw = tuple(int(v) for v in data['inputs'].shape[-2:])
-            maps = perfect_panoptic_maps(model.head, sample, input_hw,
-                                         target_cfg, device)
+            if isinstance(model.head, PanoNetHead):
+                maps = perfect_panonet_maps(model.head, sample, input_hw,
+                                            embedding_noise, device, seed=i)
+            else:
+                maps = perfect_panoptic_maps(model.head, sample, input_hw,
+                                             target_cfg, device)
             start = time.perf_counter()
             with torch.no_grad():
                 results = model.head.decode(maps, [sample])

@@ -2,7 +2,9 @@
 (the methods' equations live here)."""
 from .map_specs import (PERSONLAB_FIELDS, POSEPLUSSEG_FIELDS,
                         personlab_map_specs, poseplusseg_map_specs)
-from .panoptic_deeplab import PanopticDeepLabDecoder, PanopticResult
+from .panonet import PanoNetDecoder
+from .panoptic_deeplab import PanopticDeepLabDecoder
+from .panoptic_result import PanopticResult, assemble_result
 from .personlab import PersonLabDecoder
 from .personlab_keypoints import (expected_oks_scores, hough_keypoint_scores,
                                   hough_maps, instance_scales, keypoint_seeds,
@@ -25,5 +27,6 @@ __all__ = [
     'soft_nms_ranking', 'POSEPLUSSEG_FIELDS', 'poseplusseg_map_specs',
     'PosePlusSegDecoder', 'body_boosted_scores', 'centroid_cell_distances',
     'exclusive_person_masks', 'person_centroids', 'shared_centroids',
-    'weighted_median', 'PanopticDeepLabDecoder', 'PanopticResult'
+    'weighted_median', 'PanopticDeepLabDecoder', 'PanopticResult',
+    'PanoNetDecoder', 'assemble_result'
 ]

@@ -19,7 +19,7 @@ from personlab_mm.structures import KeypointSet
 METHOD_CONFIGS = sorted(glob.glob(osp.join(CONFIGS, '*', '*.py')))
 METHOD_CONFIGS = [c for c in METHOD_CONFIGS if '_base_' not in c]
 #: MMDetection-side method folders
-SEGMENTATION_METHODS = ('panoptic_deeplab', )
+SEGMENTATION_METHODS = ('panoptic_deeplab', 'panonet')
 POSE_CONFIGS = [c for c in METHOD_CONFIGS
                 if osp.basename(osp.dirname(c)) not in SEGMENTATION_METHODS]
 SEGMENTATION_CONFIGS = [c for c in METHOD_CONFIGS if c not in POSE_CONFIGS]
@@ -63,7 +63,7 @@ def test_segmentation_config(path):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         pipeline = cfg[loader].dataset.pipeline
         assert 'LoadCheckedPanopticAnnotations' in [t.type for t in pipeline]
-    cfg.model.backbone.init_cfg = None
+    # building loads no weights (init_weights does)
     model = DET_MODELS.build(dict(cfg.model, _scope_='mmdet'))
     head = model.head
     # the head predicts the classes of the config's datasets

@@ -1,8 +1,10 @@
 """What a method's decoding can reach with perfect network outputs.
 
-Segmentation configs (MMDetection side, e.g. Panoptic-DeepLab): the
-training targets at the test output stride (one-hot semantic logits, the
-centre heatmap, exact offsets) go through the config's post-processing and
+Segmentation configs (MMDetection side, e.g. Panoptic-DeepLab, PanoNet):
+the training targets at the test output stride (class-fraction semantic
+logits; Panoptic-DeepLab's centre heatmap and exact offsets; PanoNet's
+embeddings: one point per instance, plus ``--embedding-noise``) go
+through the config's post-processing and
 are scored with PQ, segm AP and mIoU, on the config's own test set by
 default, or on a given COCO json: a panoptic one (``--seg-dir`` its PNGs)
 or an instance / keypoint one, converted to panoptic for the config's thing
@@ -89,6 +91,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the metrics to this json file')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--max-images', type=int, default=None)
+    parser.add_argument(
+        '--embedding-noise', type=float, default=0.,
+        help='embedding methods (PanoNet): standard deviation of the noise '
+        'added to the perfect embeddings, per dimension')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. model.test_cfg.output_stride=16')
@@ -216,7 +222,7 @@ def segmentation_main(cfg: Config, args: argparse.Namespace) -> None:
     init_default_scope('mmdet')
     summary = panoptic_upper_bound(cfg, args.ann_file, args.img_dir,
                                    args.seg_dir, args.device,
-                                   args.max_images)
+                                   args.max_images, args.embedding_noise)
     print(f'post-processing on {args.device}: '
           f'{summary["decode_ms_per_image"]:.1f} ms per image')
     if args.out:
