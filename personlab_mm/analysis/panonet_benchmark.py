@@ -4,12 +4,11 @@ section of ``tools/benchmark.py``).
 Post-processing is timed from the maps on the output grid (stride 4) to
 the image-size results (resampling logits and embeddings to the image,
 class-wise mean-shift, merge, instance masks and boxes), on maps with an
-exact number of instances: instance discs on a jittered grid, each of a
-thing class in turn, its cells at its own embedding point (on a sphere of
-radius 6, as the discriminative loss keeps them) plus Gaussian noise;
-stuff elsewhere.
+exact number of instances: Panoptic-DeepLab's benchmark scene
+(:func:`~personlab_mm.analysis.panoptic_benchmark.scene_layout`), every
+cell at its nearest instance's embedding point (on a sphere of radius 6,
+as the discriminative loss keeps them) plus Gaussian noise.
 """
-import math
 from typing import Dict, Sequence, Tuple
 
 import torch
@@ -19,7 +18,7 @@ from mmengine.config import Config
 
 from ..models.heads.panonet_head import PANONET_FIELDS, PanoNetHead
 from ..structures import DenseMaps
-from .panoptic_benchmark import bench_forward, median_ms
+from .panoptic_benchmark import bench_forward, median_ms, scene_layout
 from .perfect_panonet import instance_points
 
 
@@ -37,33 +36,16 @@ def embedding_maps(head: PanoNetHead, image_hw: Tuple[int, int],
         seed (int): Seed of the jitter, points and noise.
     """
     g = torch.Generator().manual_seed(seed)
-    stride = head.stride
-    H, W = (int(math.ceil(n / stride)) for n in image_hw)
-    cols = max(1, int(round(math.sqrt(num_instances * W / H))))
-    rows = int(math.ceil(num_instances / cols))
-    index = torch.arange(num_instances)
-    cy = ((index // cols).float() + 0.5) * H / rows
-    cx = ((index % cols).float() + 0.5) * W / cols
-    jitter = (torch.rand(2, num_instances, generator=g) - 0.5) * 0.2
-    cx = cx + jitter[0] * W / cols
-    cy = cy + jitter[1] * H / rows
-    ys = torch.arange(H, dtype=torch.float32)[:, None, None]
-    xs = torch.arange(W, dtype=torch.float32)[None, :, None]
-    d2 = (xs - cx).square() + (ys - cy).square()  # (H, W, N)
-    nearest = d2.argmin(dim=2)
-    thing = d2.min(dim=2).values.sqrt() <= 0.35 * min(H / rows, W / cols)
-    C = head.num_classes
-    things = head.decoder.num_things
-    logits = torch.zeros(C, H, W)
-    ty, tx = thing.nonzero(as_tuple=True)
-    logits[nearest[ty, tx] % max(things, 1), ty, tx] = 5.
-    if things < C:
-        logits[things, ~thing] = 5.
+    scene = scene_layout(head.stride, head.decoder.num_things,
+                         head.num_classes, image_hw, num_instances, g)
+    H, W = scene.nearest.shape
+    logits, nearest = scene.logits, scene.nearest
     points = instance_points(num_instances, head.embedding_dims, 6., g)
     embedding = points[nearest].permute(2, 0, 1) + noise * torch.randn(
         head.embedding_dims, H, W, generator=g)
-    return DenseMaps(dict(semantic=logits[None], embedding=embedding[None]),
-                     PANONET_FIELDS, stride).map(lambda _, t, __: t.to(device))
+    maps = DenseMaps(dict(semantic=logits[None], embedding=embedding[None]),
+                     PANONET_FIELDS, head.stride)
+    return maps.map(lambda _, t, __: t.to(device))
 
 
 def bench_panonet(cfg: Config, sizes: Sequence[Tuple[int, int]],

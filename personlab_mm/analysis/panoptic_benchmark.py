@@ -9,7 +9,7 @@ offsets to the nearest centre, thing logits around each centre and stuff
 elsewhere.
 """
 import math
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
@@ -30,6 +30,56 @@ def median_ms(fn: Callable, repeats: int, device: str,
     return timed(fn, repeats, warmup, sync)
 
 
+class SceneLayout(NamedTuple):
+    """Instances on a jittered grid of output cells (see
+    :func:`scene_layout`)."""
+    cx: torch.Tensor  # (N,) centre columns, cells
+    cy: torch.Tensor  # (N,) centre rows, cells
+    d2: torch.Tensor  # (H, W, N) squared cell distances to the centres
+    nearest: torch.Tensor  # (H, W) nearest centre
+    thing: torch.Tensor  # (H, W) bool, inside an instance's disc
+    logits: torch.Tensor  # (C, H, W) thing class k % things / first stuff
+
+
+def scene_layout(stride: int, num_things: int, num_classes: int,
+                 image_hw: Tuple[int, int], num_instances: int,
+                 generator: torch.Generator) -> SceneLayout:
+    """``num_instances`` discs centred on a jittered grid of the output
+    cells of an image, instance ``k`` of thing class ``k % num_things``,
+    stuff (the first stuff class) elsewhere: the scene both post-processing
+    benchmarks decode.
+
+    Args:
+        stride (int): Output stride.
+        num_things (int): Thing classes.
+        num_classes (int): All classes.
+        image_hw (tuple): Input (= image) size.
+        num_instances (int): Instances (discs).
+        generator (torch.Generator): Draws the jitter.
+    """
+    H, W = (int(math.ceil(n / stride)) for n in image_hw)
+    cols = max(1, int(round(math.sqrt(num_instances * W / H))))
+    rows = int(math.ceil(num_instances / cols))
+    index = torch.arange(num_instances)
+    cy = ((index // cols).float() + 0.5) * H / rows
+    cx = ((index % cols).float() + 0.5) * W / cols
+    jitter = (torch.rand(2, num_instances, generator=generator) - 0.5) * 0.2
+    cx = (cx + jitter[0] * W / cols).clamp(0, W - 1)
+    cy = (cy + jitter[1] * H / rows).clamp(0, H - 1)
+    ys = torch.arange(H, dtype=torch.float32)[:, None, None]
+    xs = torch.arange(W, dtype=torch.float32)[None, :, None]
+    d2 = (xs - cx).square() + (ys - cy).square()  # (H, W, N)
+    nearest = d2.argmin(dim=2)
+    reach = 0.35 * min(H / rows, W / cols)
+    thing = d2.min(dim=2).values.sqrt() <= reach
+    logits = torch.zeros(num_classes, H, W)
+    ty, tx = thing.nonzero(as_tuple=True)
+    logits[nearest[ty, tx] % max(num_things, 1), ty, tx] = 5.
+    if num_things < num_classes:
+        logits[num_things, ~thing] = 5.
+    return SceneLayout(cx, cy, d2, nearest, thing, logits)
+
+
 def instance_maps(head: PanopticDeepLabHead, image_hw: Tuple[int, int],
                   num_instances: int, device: str,
                   seed: int = 0) -> DenseMaps:
@@ -45,31 +95,15 @@ def instance_maps(head: PanopticDeepLabHead, image_hw: Tuple[int, int],
     """
     g = torch.Generator().manual_seed(seed)
     stride = head.stride
-    H, W = (int(math.ceil(n / stride)) for n in image_hw)
-    cols = max(1, int(round(math.sqrt(num_instances * W / H))))
-    rows = int(math.ceil(num_instances / cols))
-    index = torch.arange(num_instances)
-    cy = ((index // cols).float() + 0.5) * H / rows
-    cx = ((index % cols).float() + 0.5) * W / cols
-    jitter = (torch.rand(2, num_instances, generator=g) - 0.5) * 0.2
-    cx = (cx + jitter[0] * W / cols).clamp(0, W - 1)
-    cy = (cy + jitter[1] * H / rows).clamp(0, H - 1)
-    ys = torch.arange(H, dtype=torch.float32)[:, None, None]
-    xs = torch.arange(W, dtype=torch.float32)[None, :, None]
-    d2 = (xs - cx).square() + (ys - cy).square()  # (H, W, N)
-    nearest = d2.argmin(dim=2)
-    reach = 0.35 * min(H / rows, W / cols)
-    thing = d2.min(dim=2).values.sqrt() <= reach
+    scene = scene_layout(stride, head.decoder.num_things, head.num_classes,
+                         image_hw, num_instances, g)
+    cx, cy, d2, nearest = scene.cx, scene.cy, scene.d2, scene.nearest
+    H, W = nearest.shape
+    ys = torch.arange(H, dtype=torch.float32)[:, None]
+    xs = torch.arange(W, dtype=torch.float32)[None, :]
     centre = torch.exp(-d2 / (2 * 2.**2)).amax(dim=2)
-    offsets = torch.stack([cx[nearest] - xs[..., 0], cy[nearest] - ys[..., 0]
-                           ]) * stride
-    C = head.num_classes
-    things = head.decoder.num_things
-    logits = torch.zeros(C, H, W)
-    ty, tx = thing.nonzero(as_tuple=True)
-    logits[nearest[ty, tx] % max(things, 1), ty, tx] = 5.
-    if things < C:
-        logits[things, ~thing] = 5.
+    offsets = torch.stack([cx[nearest] - xs, cy[nearest] - ys]) * stride
+    logits = scene.logits
     return DenseMaps(
         dict(semantic=logits[None], centre=centre[None, None],
              offsets=offsets[None, None]), PANOPTIC_DEEPLAB_FIELDS,

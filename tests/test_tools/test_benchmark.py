@@ -58,3 +58,24 @@ def test_benchmark_panoptic_section(tmp_path):
     assert cpu['postprocessing_to_forward'] == pytest.approx(
         cpu['postprocessing']['65x129/7']['ms'] / cpu['forward_ms'],
         rel=1e-2, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_benchmark_panonet_section(tmp_path):
+    """PanoNet post-processing (class-wise mean-shift of noisy 12-D
+    embeddings) finds exactly the instances of its maps and is reported
+    next to the two-branch network forward."""
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'benchmark.py'), '--sections',
+        'panonet', '--device', 'cpu', '--instances', '1', '7',
+        '--panoptic-sizes', '65x129', '--repeats', '1'
+    ], cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])['panonet']
+    assert report['config'] == 'panonet_icnet_cityscapes.py'
+    cpu = report['cpu']
+    for key, n in (('65x129/1', 1), ('65x129/7', 7)):
+        assert cpu['postprocessing'][key]['found'] == n, key
+    assert cpu['forward_ms'] > 0 and cpu['forward_size'] == [65, 129]
